@@ -1,5 +1,7 @@
 /** @module The `mapper` command line: one file per command, wired here. */
 import { Command } from 'commander'
+import { sendCommand } from './send.ts'
+import { serveCommand } from './serve.ts'
 import { validateCommand } from './validate.ts'
 
 export function buildProgram(): Command {
@@ -8,6 +10,8 @@ export function buildProgram(): Command {
     .name('mapper')
     .description('Mapper Studio: visual webhook flows — verify, validate, dedupe, map, branch, call an API.')
     .showHelpAfterError()
+  program.addCommand(serveCommand())
+  program.addCommand(sendCommand())
   program.addCommand(validateCommand())
   return program
 }

@@ -3,6 +3,7 @@ import type { NodeContext } from '../model/node-kind.ts'
 import type { StepErrorInfo } from '../model/step-error.ts'
 import { renderTemplate } from '../model/template.ts'
 import type { FlowNode } from '../model/types.ts'
+import { fingerprint } from '../signatures/fingerprint.ts'
 import { signDelivery, verifySignature } from '../signatures/index.ts'
 import type { CompiledFlow } from './compile.ts'
 import type { DedupeClaim, EngineEvent, EngineServices } from './types.ts'
@@ -63,12 +64,15 @@ export function createNodeContext(args: ContextInput): NodeContext {
       return result
     },
     secret: (ref) => services.secret(ref.ref),
-    verifySignature: (check) =>
-      verifySignature(check, {
+    verifySignature(check) {
+      const verdict = verifySignature(check, {
         headers: event.headers,
         rawBody: event.rawBody,
         nowSec: Math.floor(services.now() / 1000),
-      }),
+      })
+      const matched = verdict.ok ? check.secrets[verdict.secretIndex] : undefined
+      return matched === undefined ? verdict : { ...verdict, fingerprint: fingerprint(matched) }
+    },
     signPayload: (scheme, secret, body, header) =>
       signDelivery(scheme, secret, body, {
         ...(header === undefined ? {} : { header }),

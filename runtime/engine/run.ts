@@ -4,7 +4,7 @@
  * `runGuard` runs what may decide the sender's answer (SPEC §4); `runWork` resumes one queued node and
  * what follows it up to the next effect; `runToEnd` does both in one go (test runs, previews, respond: completed).
  */
-import type { NodeResult } from '../model/node-kind.ts'
+import type { NodeResult, OutboundRequest } from '../model/node-kind.ts'
 import { asStepError, type StepError, type StepErrorInfo } from '../model/step-error.ts'
 import type { CompiledFlow, CompiledNode } from './compile.ts'
 import { createNodeContext } from './context.ts'
@@ -182,8 +182,8 @@ function succeeded(run: Walk, node: CompiledNode, message: Message, step: Step, 
   step.port = outcome.port
   const payload = outcome.output === undefined ? message.payload : outcome.output
   if (outcome.output !== undefined) step.output = redactPayload(run, outcome.output)
-  if (outcome.request) step.request = outcome.request
-  if (outcome.response) step.response = outcome.response
+  if (outcome.request) step.request = redactRequest(run, outcome.request)
+  if (outcome.response) step.response = { ...outcome.response, body: redactPayload(run, outcome.response.body) }
   if (outcome.note) step.note = outcome.note
   if (outcome.answer) run.result.answer = outcome.answer
 
@@ -258,6 +258,14 @@ function send(run: Walk, node: CompiledNode, port: string, message: Message): Wo
 function redactPayload(run: Walk, payload: unknown): unknown {
   if (payload === UNPARSED) return undefined
   return redact(payload, run.flow.doc.retention?.redact)
+}
+
+/** A request body is JSON text: its listed fields are redacted like any payload's. */
+function redactRequest(run: Walk, request: OutboundRequest): OutboundRequest {
+  const paths = run.flow.doc.retention?.redact
+  if (!paths?.length || request.body === undefined) return request
+  const parsed = parseBody(request.body)
+  return parsed.ok ? { ...request, body: JSON.stringify(redact(parsed.value, paths)) } : request
 }
 
 function parseBody(raw: string): { ok: true; value: unknown } | { ok: false; message: string } {

@@ -155,7 +155,7 @@ function checkShape(flow: FlowDocument, issues: FlowIssue[]) {
   const entries = flow.nodes.filter((n) => !entered.has(n.id))
   const entry = entries[0]
   if (!entry) {
-    issues.push({ code: 'no_entry', field: 'edges', message: 'every node has an incoming edge, so no node receives the webhook' })
+    issues.push({ code: 'no_entry', field: 'edges', message: 'edges: every node has an incoming edge, so no node receives the webhook' })
     return
   }
   const reached = new Set<string>([entry.id])

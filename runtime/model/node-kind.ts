@@ -37,7 +37,7 @@ export interface SignatureCheck {
 }
 
 export type SignatureVerdict =
-  | { ok: true; secretIndex: number; timestamp?: number }
+  | { ok: true; secretIndex: number; timestamp?: number; /** of the secret that matched, never the secret */ fingerprint?: string }
   | {
       ok: false
       code: 'missing_header' | 'malformed_header' | 'stale_timestamp' | 'future_timestamp' | 'mismatch' | 'no_secret'

@@ -70,12 +70,16 @@ export const http = defineNodeKind({
       ...(hasBody ? { 'content-type': 'application/json' } : {}),
       'idempotency-key': `${ctx.event.id}:${ctx.node.id}`,
     }
+    const secretHeaders = new Set<string>()
     for (const [name, value] of Object.entries(config.headers ?? {})) {
       headers[name.toLowerCase()] = isSecretRef(value) ? firstSecret(ctx.secret(value), value) : value
+      if (isSecretRef(value)) secretHeaders.add(name.toLowerCase())
     }
     if (config.sign && body !== undefined) {
       const secret = firstSecret(ctx.secret(config.sign.secret), config.sign.secret)
-      Object.assign(headers, ctx.signPayload(config.sign.scheme, secret, body, config.sign.header))
+      const signature = ctx.signPayload(config.sign.scheme, secret, body, config.sign.header)
+      Object.assign(headers, signature)
+      for (const name of Object.keys(signature)) secretHeaders.add(name)
     }
     const request: OutboundRequest = {
       method: config.method,
@@ -84,7 +88,9 @@ export const http = defineNodeKind({
       ...(body === undefined ? {} : { body }),
       timeoutMs: config.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS,
     }
-    if (!ctx.sideEffects) return { port: 'ok', output: null, request, note: { sent: false } }
+    // Step records show the request with secret values masked; only the wire gets them.
+    const shown = { ...request, headers: maskHeaders(request.headers, secretHeaders) }
+    if (!ctx.sideEffects) return { port: 'ok', output: null, request: shown, note: { sent: false } }
 
     let response: OutboundResponse
     try {
@@ -94,10 +100,14 @@ export const http = defineNodeKind({
       throw new StepError('retriable', `${request.method} ${request.url} failed: ${reason}`, { cause })
     }
     const answer = { status: response.status, body: parseBody(response.body) }
-    classify(request, response)
-    return { port: 'ok', output: answer.body, request, response: answer }
+    classify(request, response, ctx.now())
+    return { port: 'ok', output: answer.body, request: shown, response: answer }
   },
 })
+
+function maskHeaders(headers: Record<string, string>, secret: ReadonlySet<string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, secret.has(name) ? '[secret]' : value]))
+}
 
 function firstSecret(values: string[], ref: SecretRef): string {
   const value = values[0]
@@ -106,13 +116,13 @@ function firstSecret(values: string[], ref: SecretRef): string {
 }
 
 /** Throws the StepError a non-2xx answer stands for; returns for 2xx. */
-export function classify(request: OutboundRequest, response: OutboundResponse): void {
+export function classify(request: OutboundRequest, response: OutboundResponse, nowMs: number): void {
   const { status } = response
   if (status >= 200 && status < 300) return
   const what = `${request.method} ${request.url} answered ${status}`
   const details = { body: response.body.slice(0, 2_000) }
   if (status >= 500 || RETRIABLE_STATUSES.has(status)) {
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'])
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], nowMs)
     throw new StepError('retriable', what, {
       status,
       details,
@@ -123,7 +133,7 @@ export function classify(request: OutboundRequest, response: OutboundResponse): 
 }
 
 /** `Retry-After` is either seconds or an HTTP date. */
-export function parseRetryAfter(value: string | undefined, nowMs = Date.now()): number | undefined {
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
   if (value === undefined || value.trim() === '') return undefined
   const seconds = Number(value)
   if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000)

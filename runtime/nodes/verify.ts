@@ -41,7 +41,14 @@ export const verify = defineNodeKind({
       ...(config.prefix === undefined ? {} : { prefix: config.prefix }),
     })
     if (verdict.ok) {
-      return { port: 'ok', note: { scheme: config.scheme, secretIndex: verdict.secretIndex } }
+      return {
+        port: 'ok',
+        note: {
+          scheme: config.scheme,
+          secretIndex: verdict.secretIndex,
+          ...(verdict.fingerprint === undefined ? {} : { secretFingerprint: verdict.fingerprint }),
+        },
+      }
     }
     throw new StepError('invalid_signature', verdict.reason, { details: { code: verdict.code } })
   },

@@ -1,0 +1,246 @@
+/**
+ * Ingest throughput: signed conduit deliveries per second answered by three targets, one after another —
+ * BASELINE (bare node:http: HMAC verify + JSON.parse + 202), MAPPER (`mapper serve` with the conduit flow:
+ * verify, validate, dedupe, branch, durable commit, then 202) and NODE-RED (http in → function verifying
+ * the HMAC + JSON.parse → http response 202).
+ *
+ *   npx tsx bench/ingest.ts [--duration 10] [--connections 50] [--runs 1] [--events 1000] [--fresh]
+ *                           [--targets baseline,mapper,node-red] [--warmup 2] [--keep-rate-limit] [--out file.json]
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { startBaseline } from './lib/baseline.ts'
+import { type Child, stopChild } from './lib/children.ts'
+import {
+  benchSecret,
+  CONDUIT_PATH,
+  checkVerifies,
+  freshFrom,
+  prepareConduitEvents,
+  type SignedEvent,
+} from './lib/events.ts'
+import { cycle, type LoadResult, median, runLoad } from './lib/load.ts'
+import { acceptedCount, countEvents, serveAvailable, startMapper } from './lib/mapper.ts'
+import { startMock } from './lib/mock.ts'
+import { installNodeRed, startNodeRed } from './lib/node-red.ts'
+import { freePort } from './lib/ports.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    runs: { type: 'string', default: '1' },
+    events: { type: 'string', default: '1000' },
+    warmup: { type: 'string', default: '2' },
+    targets: { type: 'string', default: 'baseline,mapper,node-red' },
+    fresh: { type: 'boolean', default: false },
+    'keep-rate-limit': { type: 'boolean', default: false },
+    'log-level': { type: 'string', default: 'warn' },
+    out: { type: 'string' },
+  },
+})
+
+const durationSec = Number(args.duration)
+const connections = Number(args.connections)
+const runs = Math.max(1, Number(args.runs))
+const eventCount = Number(args.events)
+const warmupSec = Number(args.warmup)
+const targets = new Set(args.targets.split(',').map((t) => t.trim()))
+const secret = benchSecret()
+const workDir = mkdtempSync(join(tmpdir(), 'mapper-bench-ingest-'))
+
+interface TargetFigures {
+  name: string
+  runs: LoadResult[]
+  rps: number
+  p50: number
+  p99: number
+  non2xx: number
+  byStatus: Record<string, number>
+  note?: string
+  skipped?: string
+}
+
+/** The deliveries of one run: the prepared set cycling, or (`--fresh`) a new distinct event per request. */
+function deliveries(): () => SignedEvent {
+  const events = prepareConduitEvents(secret, eventCount)
+  if (!args.fresh) return cycle(events)
+  let i = 0
+  return () => freshFrom(secret, events[i++ % events.length] as SignedEvent)
+}
+
+function warmupDeliveries(): () => SignedEvent {
+  const events = prepareConduitEvents(secret, 200)
+  let i = 0
+  return () => freshFrom(secret, events[i++ % events.length] as SignedEvent)
+}
+
+function addStatuses(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [status, n] of Object.entries(from)) into[status] = (into[status] ?? 0) + n
+}
+
+async function measure(name: string, url: string): Promise<{ figures: TargetFigures; answered202: number }> {
+  let answered202 = (await checkVerifies(url, secret)) === 202 ? 1 : 0
+  if (warmupSec > 0) {
+    const warm = await runLoad({ url, connections, durationSec: warmupSec, next: warmupDeliveries() })
+    answered202 += warm.byStatus['202'] ?? 0
+  }
+  const results: LoadResult[] = []
+  for (let run = 1; run <= runs; run++) {
+    const result = await runLoad({ url, connections, durationSec, next: deliveries() })
+    answered202 += result.byStatus['202'] ?? 0
+    results.push(result)
+    console.log(
+      `  ${name} run ${run}/${runs}: ${result.rps.toFixed(0)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  ` +
+        `non-2xx ${result.non2xx}  errors ${result.errors}  ${JSON.stringify(result.byStatus)}`,
+    )
+  }
+  const byStatus: Record<string, number> = {}
+  for (const r of results) addStatuses(byStatus, r.byStatus)
+  const figures: TargetFigures = {
+    name,
+    runs: results,
+    rps: median(results.map((r) => r.rps)),
+    p50: median(results.map((r) => r.p50)),
+    p99: median(results.map((r) => r.p99)),
+    non2xx: results.reduce((sum, r) => sum + r.non2xx + r.errors, 0),
+    byStatus,
+  }
+  return { figures, answered202 }
+}
+
+async function withChild<T>(start: () => Promise<Child>, body: () => Promise<T>): Promise<T> {
+  const child = await start()
+  try {
+    return await body()
+  } finally {
+    await stopChild(child)
+  }
+}
+
+async function benchBaseline(): Promise<TargetFigures> {
+  const port = await freePort()
+  return await withChild(
+    () => startBaseline(port, { secret, workDir }),
+    async () => (await measure('baseline', `http://127.0.0.1:${port}${CONDUIT_PATH}`)).figures,
+  )
+}
+
+async function benchMapper(): Promise<TargetFigures> {
+  const serve = serveAvailable()
+  if (!serve.ok) return skipped('mapper', `\`mapper serve\` is not available yet: ${serve.why}`)
+  const mock = await startMock()
+  const port = await freePort()
+  try {
+    const target = await startMapper({
+      port,
+      secret,
+      downstream: mock.url,
+      workDir,
+      keepRateLimit: args['keep-rate-limit'],
+      logLevel: args['log-level'],
+    })
+    try {
+      const { figures, answered202 } = await measure('mapper', `${target.url}${CONDUIT_PATH}`)
+      const stored = countEvents(target.dataDir)
+      const accepted = acceptedCount(stored)
+      const durable = accepted >= answered202
+      figures.note =
+        `durability: ${answered202} answered 202, ${accepted} accepted events stored ` +
+        `(${durable ? 'OK: every 202 is a stored event' : 'FAIL: fewer stored events than 202s'}; ` +
+        `rows by status ${JSON.stringify(stored)}; downstream calls ${mock.calls})`
+      if (!durable) process.exitCode = 1
+      return figures
+    } finally {
+      await stopChild(target.child)
+    }
+  } finally {
+    await mock.close()
+  }
+}
+
+async function benchNodeRed(): Promise<TargetFigures> {
+  const install = installNodeRed()
+  if ('error' in install) return skipped('node-red', `Node-RED skipped: ${install.error}`)
+  const port = await freePort()
+  return await withChild(
+    () => startNodeRed(install.redJs, port, { secret, workDir }),
+    async () => (await measure('node-red', `http://127.0.0.1:${port}${CONDUIT_PATH}`)).figures,
+  )
+}
+
+function skipped(name: string, why: string): TargetFigures {
+  console.log(`  ${name}: ${why}`)
+  return { name, runs: [], rps: 0, p50: 0, p99: 0, non2xx: 0, byStatus: {}, skipped: why }
+}
+
+function ratio(a: TargetFigures | undefined, b: TargetFigures | undefined): number | undefined {
+  if (!a || !b || a.skipped || b.skipped || b.rps === 0) return undefined
+  return a.rps / b.rps
+}
+
+function verdict(ok: boolean | undefined): string {
+  return ok === undefined ? 'n/a' : ok ? 'yes' : 'NO'
+}
+
+function printSummary(all: TargetFigures[]): void {
+  const by = (name: string) => all.find((f) => f.name === name && !f.skipped)
+  console.log(
+    `\n${'target'.padEnd(10)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}  non-2xx  statuses`,
+  )
+  for (const f of all) {
+    if (f.skipped) {
+      console.log(`${f.name.padEnd(10)} skipped: ${f.skipped}`)
+      continue
+    }
+    console.log(
+      `${f.name.padEnd(10)} ${f.rps.toFixed(0).padStart(8)} ${String(f.p50).padStart(7)} ${String(f.p99).padStart(7)}  ` +
+        `${String(f.non2xx).padStart(7)}  ${JSON.stringify(f.byStatus)}`,
+    )
+    if (f.note) console.log(`           ${f.note}`)
+  }
+  const mapper = by('mapper')
+  const overBaseline = ratio(mapper, by('baseline'))
+  const overNodeRed = ratio(mapper, by('node-red'))
+  console.log(
+    `\nmapper / baseline: ${overBaseline?.toFixed(2) ?? 'n/a'}   mapper / node-red: ${overNodeRed?.toFixed(2) ?? 'n/a'}`,
+  )
+  console.log('targets:')
+  console.log(`  ≥ 50 % of baseline ......... ${verdict(overBaseline === undefined ? undefined : overBaseline >= 0.5)}`)
+  console.log(`  ≥ 2 × Node-RED ............. ${verdict(overNodeRed === undefined ? undefined : overNodeRed >= 2)}`)
+  console.log(`  p99 < 20 ms ................ ${verdict(mapper ? mapper.p99 < 20 : undefined)}`)
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `ingest bench: ${connections} connections, ${durationSec} s × ${runs} run(s) per target (+ ${warmupSec} s warm-up), ` +
+      `${args.fresh ? 'a fresh distinct event per request' : `${eventCount} distinct signed events cycling`}`,
+  )
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}, node ${process.version}; ` +
+      'autocannon runs in this process and competes with the target for the same cores',
+  )
+  const all: TargetFigures[] = []
+  try {
+    if (targets.has('baseline')) all.push(await benchBaseline())
+    if (targets.has('mapper')) all.push(await benchMapper())
+    if (targets.has('node-red')) all.push(await benchNodeRed())
+  } catch (error) {
+    console.error(`bench failed; logs kept in ${workDir}`)
+    throw error
+  }
+  rmSync(workDir, { recursive: true, force: true })
+  printSummary(all)
+  if (args.out) {
+    writeFileSync(
+      args.out,
+      `${JSON.stringify({ at: new Date().toISOString(), durationSec, connections, runs, fresh: args.fresh, targets: all }, null, 2)}\n`,
+    )
+  }
+}
+
+await main()

@@ -1,0 +1,61 @@
+/** @module At start: every flow file whose content changed becomes a new stored version, and is deployed. */
+import { createHash } from 'node:crypto'
+import { compileFlow, FlowCompileError, type SchemaSource } from '../engine/compile.ts'
+import { listFlowFiles, readFlowFile } from '../files/flow-files.ts'
+import { canonicalJson } from '../model/canonical-json.ts'
+import type { NodeKind } from '../model/node-kind.ts'
+import type { FlowDocument } from '../model/types.ts'
+import type { Store } from '../store/store.ts'
+
+export interface SyncReport {
+  path: string
+  flowId?: string
+  version?: number
+  action: 'unchanged' | 'saved' | 'invalid'
+  problems?: string[]
+}
+
+/** The hash a stored version keeps: of the document without its version number. */
+export function contentHash(document: FlowDocument): string {
+  return createHash('sha256')
+    .update(canonicalJson({ ...document, version: 0 }))
+    .digest('hex')
+}
+
+export async function syncFlowFiles(
+  store: Store,
+  dir: string,
+  kinds: ReadonlyMap<string, NodeKind>,
+  schemas: SchemaSource,
+): Promise<SyncReport[]> {
+  const reports: SyncReport[] = []
+  for (const path of listFlowFiles(dir)) {
+    const file = readFlowFile(path)
+    if (file.parseError) {
+      reports.push({ path, action: 'invalid', problems: [file.parseError] })
+      continue
+    }
+    try {
+      compileFlow(file.document, { kinds, schemas })
+    } catch (error) {
+      const problems = error instanceof FlowCompileError ? error.issues.map((i) => i.message) : [(error as Error).message]
+      reports.push({ path, action: 'invalid', problems })
+      continue
+    }
+    reports.push(await saveIfChanged(store, path, file.document as FlowDocument))
+  }
+  return reports
+}
+
+async function saveIfChanged(store: Store, path: string, document: FlowDocument): Promise<SyncReport> {
+  const latest = await store.latestFlowVersion(document.id)
+  const deployed = (await store.deployedFlows()).get(document.id)
+  if (latest && contentHash(latest.document) === contentHash(document)) {
+    if (deployed === undefined) await store.deployFlow(document.id, latest.version)
+    return { path, flowId: document.id, version: latest.version, action: 'unchanged' }
+  }
+  const version = (latest?.version ?? 0) + 1
+  await store.saveFlowVersion({ ...document, version }, 'flows-dir')
+  await store.deployFlow(document.id, version)
+  return { path, flowId: document.id, version, action: 'saved' }
+}

@@ -1,0 +1,288 @@
+/**
+ * @module The lean webhook ingress: `POST /hooks/<path>` on Node's own http, in front of express.
+ *
+ * request → guard phase → one commit (event, claims, steps, work) → 202. Nothing slower sits on this path.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { CompiledFlow } from '../engine/compile.ts'
+import { runGuard, runToEnd } from '../engine/run.ts'
+import type { EngineEvent, EngineServices, RunResult } from '../engine/types.ts'
+import { DEFAULT_MAX_BODY_BYTES } from '../model/types.ts'
+import type { FlowRegistry } from '../deploy/flow-registry.ts'
+import type { Store } from '../store/store.ts'
+import { diagnoseRejection } from './diagnose-rejection.ts'
+import { newEventId, newRequestId } from './ids.ts'
+import type { Logger } from './logger.ts'
+import { maskHeaders } from './mask-headers.ts'
+import type { ReceiveOutcome, RuntimeMetrics } from './metrics.ts'
+import type { PendingClaims } from './pending-claims.ts'
+import { RateLimiter } from './rate-limit.ts'
+
+export const HOOKS_PREFIX = '/hooks/'
+/** Events sent with this header are processed without side effects and kept apart from production figures. */
+export const TEST_MARKER_HEADER = 'x-mapper-test'
+
+export interface HookDeps {
+  registry: FlowRegistry
+  store: Store
+  claims: PendingClaims
+  /** Services for guard runs; `claim` is replaced per request by the pending-claims check. */
+  services: EngineServices
+  metrics: RuntimeMetrics
+  logger: Logger
+  /** True while the queue is over its high-water mark: new webhooks get 503. */
+  overloaded(): boolean
+  /** False while draining: new webhooks get 503. */
+  accepting(): boolean
+  /** `queued` work items were committed. */
+  onAccepted(queued: number): void
+}
+
+interface Answer {
+  status: number
+  body: unknown
+  headers?: Record<string, string>
+  outcome: ReceiveOutcome
+}
+
+export function createHookHandler(deps: HookDeps) {
+  const limiter = new RateLimiter()
+
+  return async function handleHook(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now()
+    const requestId = newRequestId()
+    const path = decodeURIComponent((req.url ?? '').slice(HOOKS_PREFIX.length).split('?')[0] ?? '')
+    const flow = deps.registry.forPath(path)
+    const flowId = flow?.doc.id ?? 'unknown'
+    let answer: Answer
+    try {
+      answer = await receive(deps, limiter, flow, req, path, requestId)
+    } catch (error) {
+      deps.logger.error({ err: error, requestId, flowId, path }, 'webhook ingest failed')
+      answer = { status: 500, body: { error: { code: 'internal', message: 'the event was not stored' } }, outcome: 'error' }
+    }
+    const payload = JSON.stringify(answer.body)
+    res.writeHead(answer.status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+      'x-request-id': requestId,
+      ...answer.headers,
+    })
+    res.end(payload)
+    const seconds = (performance.now() - started) / 1000
+    deps.metrics.received.inc({ flow: flowId, outcome: answer.outcome, status: String(answer.status) })
+    deps.metrics.ackLatency.observe({ flow: flowId }, seconds)
+    const eventId = (answer.body as { eventId?: string }).eventId
+    deps.logger.info(
+      { requestId, eventId, flowId, flowVersion: flow?.doc.version, path, status: answer.status, outcome: answer.outcome, ms: seconds * 1000 },
+      'webhook answered',
+    )
+  }
+}
+
+async function receive(
+  deps: HookDeps,
+  limiter: RateLimiter,
+  flow: CompiledFlow | undefined,
+  req: IncomingMessage,
+  path: string,
+  requestId: string,
+): Promise<Answer> {
+  if (!flow) {
+    drain(req)
+    return { status: 404, body: error('not_found', `no flow is deployed at /hooks/${path}`), outcome: 'not_found' }
+  }
+  if (req.method !== 'POST') {
+    drain(req)
+    return { status: 405, body: error('method_not_allowed', 'webhooks are POST'), headers: { allow: 'POST' }, outcome: 'error' }
+  }
+  if (!deps.accepting()) {
+    drain(req)
+    return backpressure('the runtime is shutting down', 5)
+  }
+  const nowMs = deps.services.now()
+  const limit = limiter.take(flow.doc.id, flow.doc.trigger.rateLimit, nowMs)
+  if (!limit.ok) {
+    drain(req)
+    return {
+      status: 429,
+      body: error('rate_limited', `over the flow's rate limit of ${flow.doc.trigger.rateLimit?.perSecond}/s`),
+      headers: { 'retry-after': String(limit.retryAfterSec) },
+      outcome: 'rate_limited',
+    }
+  }
+  if (deps.overloaded()) {
+    drain(req)
+    return backpressure('the processing queue is over its high-water mark', 5)
+  }
+  const maxBytes = flow.doc.trigger.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  const body = await readBody(req, maxBytes)
+  if (!body.ok) {
+    return { status: 413, body: error('payload_too_large', `the body is over ${maxBytes} bytes`), headers: { connection: 'close' }, outcome: 'too_large' }
+  }
+  const rawBody = body.bytes.toString('utf8')
+  const headers = flattenHeaders(req.headers)
+  const test = headers[TEST_MARKER_HEADER] !== undefined
+  const event: EngineEvent = {
+    id: newEventId(nowMs),
+    receivedAt: new Date(nowMs).toISOString(),
+    flowId: flow.doc.id,
+    flowVersion: flow.doc.version,
+    headers,
+    rawBody,
+  }
+  if (Buffer.byteLength(rawBody) !== body.bytes.length) {
+    return reject(deps, flow, event, requestId, path, body.bytes.length, {
+      steps: [],
+      claims: [],
+      work: [],
+      deadLetters: [],
+      lineage: {},
+      rejection: { status: 400, code: 'malformed_json', message: 'the body is not UTF-8' },
+    })
+  }
+  const services: EngineServices = {
+    ...deps.services,
+    claim: (scope, key, _ttl, eventId) => deps.claims.claim(scope, key, eventId, new Date(deps.services.now())),
+  }
+  const completed = flow.doc.trigger.respond === 'completed'
+  const run = completed
+    ? await runToEnd(flow, event, services, { sideEffects: !test })
+    : await runGuard(flow, event, services, { sideEffects: !test })
+  if (run.rejection) {
+    deps.claims.release(run.claims)
+    return reject(deps, flow, event, requestId, path, body.bytes.length, run)
+  }
+  return accept(deps, flow, event, requestId, path, run, test, completed)
+}
+
+async function accept(
+  deps: HookDeps,
+  flow: CompiledFlow,
+  event: EngineEvent,
+  requestId: string,
+  path: string,
+  run: RunResult,
+  test: boolean,
+  completed: boolean,
+): Promise<Answer> {
+  let result: Awaited<ReturnType<Store['accept']>>
+  try {
+    result = await deps.store.accept({
+      eventId: event.id,
+      requestId,
+      flowId: flow.doc.id,
+      flowVersion: flow.doc.version,
+      path,
+      receivedAt: event.receivedAt,
+      headers: maskHeaders(event.headers),
+      rawBody: event.rawBody,
+      ...(run.duplicateOf === undefined ? {} : { duplicateOf: run.duplicateOf }),
+      steps: run.steps,
+      claims: run.claims,
+      work: run.work,
+      deadLetters: run.deadLetters,
+      lineage: run.lineage,
+      test,
+    })
+  } finally {
+    deps.claims.release(run.claims)
+  }
+  for (const dead of run.deadLetters) deps.metrics.errors.inc({ flow: flow.doc.id, category: dead.error.category })
+  if (result.status === 'duplicate') {
+    deps.metrics.dedupeHits.inc({ flow: flow.doc.id })
+    return { status: 200, body: { duplicate: true, eventId: result.duplicateOf }, outcome: 'duplicate' }
+  }
+  if (run.work.length > 0) deps.onAccepted(run.work.length)
+  if (completed && run.answer && !run.retry) {
+    return { status: run.answer.status, body: run.answer.body, headers: { 'x-event-id': event.id }, outcome: 'accepted' }
+  }
+  return { status: 202, body: { eventId: event.id }, outcome: 'accepted' }
+}
+
+async function reject(
+  deps: HookDeps,
+  flow: CompiledFlow,
+  event: EngineEvent,
+  requestId: string,
+  path: string,
+  sizeBytes: number,
+  run: RunResult,
+): Promise<Answer> {
+  const rejection = run.rejection as NonNullable<RunResult['rejection']>
+  const diagnosis = rejection.code === 'invalid_signature' ? diagnoseRejection(flow, event, deps.services, rejection.node) : undefined
+  if (rejection.code === 'schema_reject') deps.metrics.schemaRejects.inc({ flow: flow.doc.id })
+  deps.metrics.errors.inc({ flow: flow.doc.id, category: rejection.code === 'malformed_json' ? 'schema_reject' : rejection.code })
+  // Metadata only, never the unauthenticated body; the answer does not wait for this write.
+  deps.store
+    .recordRejection({
+      eventId: event.id,
+      requestId,
+      flowId: flow.doc.id,
+      flowVersion: flow.doc.version,
+      path,
+      receivedAt: event.receivedAt,
+      status: rejection.status,
+      code: rejection.code,
+      message: rejection.message,
+      sizeBytes,
+      ...(diagnosis === undefined ? {} : { diagnosis }),
+      ...(rejection.details === undefined ? {} : { details: rejection.details }),
+    })
+    .catch((err: unknown) => deps.logger.error({ err, requestId }, 'could not record a rejected delivery'))
+  if (diagnosis) deps.logger.warn({ requestId, flowId: flow.doc.id, node: rejection.node, diagnosis }, 'signature rejected')
+  const body =
+    rejection.code === 'schema_reject'
+      ? { error: { code: rejection.code, message: rejection.message, details: rejection.details } }
+      : rejection.code === 'invalid_signature'
+        ? error('invalid_signature', 'the signature is missing, stale or does not match')
+        : error(rejection.code, rejection.message)
+  const outcome: ReceiveOutcome = rejection.code
+  return { status: rejection.status, body, outcome }
+}
+
+function backpressure(message: string, retryAfterSec: number): Answer {
+  return {
+    status: 503,
+    body: error('backpressure', message),
+    headers: { 'retry-after': String(retryAfterSec) },
+    outcome: 'backpressure',
+  }
+}
+
+function error(code: string, message: string) {
+  return { error: { code, message } }
+}
+
+function flattenHeaders(headers: IncomingMessage['headers']): Record<string, string> {
+  const flat: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value
+  }
+  return flat
+}
+
+function readBody(req: IncomingMessage, maxBytes: number): Promise<{ ok: true; bytes: Buffer } | { ok: false }> {
+  const declared = Number(req.headers['content-length'])
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    drain(req)
+    return Promise.resolve({ ok: false })
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    let over = false
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > maxBytes) over = true
+      else chunks.push(chunk)
+    })
+    req.on('end', () => resolve(over ? { ok: false } : { ok: true, bytes: Buffer.concat(chunks, size) }))
+    req.on('error', reject)
+  })
+}
+
+/** Reads and drops a body we will not use, so the connection can carry the next request. */
+function drain(req: IncomingMessage): void {
+  req.resume()
+}

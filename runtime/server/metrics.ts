@@ -1,0 +1,121 @@
+/** @module Prometheus metrics of the runtime (GET /metrics), one registry per runtime. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { QueueFigures } from '../store/store.ts'
+
+/** Ack latency buckets: the answer to the sender should take milliseconds. */
+const ACK_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1]
+const PROCESSING_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800]
+
+export type ReceiveOutcome =
+  | 'accepted'
+  | 'duplicate'
+  | 'invalid_signature'
+  | 'schema_reject'
+  | 'malformed_json'
+  | 'too_large'
+  | 'rate_limited'
+  | 'backpressure'
+  | 'not_found'
+  | 'error'
+
+export interface RuntimeMetrics {
+  registry: Registry
+  received: Counter<'flow' | 'outcome' | 'status'>
+  ackLatency: Histogram<'flow'>
+  processingLatency: Histogram<'flow' | 'status'>
+  retries: Counter<'flow' | 'node'>
+  dedupeHits: Counter<'flow'>
+  schemaRejects: Counter<'flow'>
+  errors: Counter<'flow' | 'category'>
+  /** Set from the store's queue figures on every scrape. */
+  observeQueue(figures: QueueFigures): void
+}
+
+export function createMetrics(queueFigures: () => Promise<QueueFigures>): RuntimeMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'mapper_process_' })
+  const queueDepth = new Gauge({ name: 'mapper_queue_depth', help: 'Work items waiting or running', registers: [registry] })
+  const queueRetrying = new Gauge({
+    name: 'mapper_queue_retrying',
+    help: 'Work items waiting for a retry',
+    registers: [registry],
+  })
+  const queueOldest = new Gauge({
+    name: 'mapper_queue_oldest_due_seconds',
+    help: 'Age of the oldest due work item (queue lag)',
+    registers: [registry],
+  })
+  const deadLetters = new Gauge({
+    name: 'mapper_dead_letters',
+    help: 'Events on the dead-letter list',
+    registers: [registry],
+  })
+  const observeQueue = (figures: QueueFigures) => {
+    queueDepth.set(figures.pending)
+    queueRetrying.set(figures.retrying)
+    queueOldest.set(figures.oldestDueMs / 1000)
+    deadLetters.set(figures.deadLetters)
+  }
+  // Gauges read the store only when scraped, so an idle runtime does no queue queries.
+  new Gauge({
+    name: 'mapper_queue_scrape_ok',
+    help: '1 when the last scrape could read the queue figures',
+    registers: [registry],
+    async collect() {
+      try {
+        observeQueue(await queueFigures())
+        this.set(1)
+      } catch {
+        this.set(0)
+      }
+    },
+  })
+  return {
+    registry,
+    received: new Counter({
+      name: 'mapper_webhooks_received_total',
+      help: 'Webhook deliveries received, by flow, outcome and answered status',
+      labelNames: ['flow', 'outcome', 'status'],
+      registers: [registry],
+    }),
+    ackLatency: new Histogram({
+      name: 'mapper_ack_latency_seconds',
+      help: 'Time from request to answer',
+      labelNames: ['flow'],
+      buckets: ACK_BUCKETS,
+      registers: [registry],
+    }),
+    processingLatency: new Histogram({
+      name: 'mapper_processing_latency_seconds',
+      help: 'Time from receipt to a terminal state (completed or dead)',
+      labelNames: ['flow', 'status'],
+      buckets: PROCESSING_BUCKETS,
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: 'mapper_retries_total',
+      help: 'Retries scheduled after a retriable failure',
+      labelNames: ['flow', 'node'],
+      registers: [registry],
+    }),
+    dedupeHits: new Counter({
+      name: 'mapper_dedupe_hits_total',
+      help: 'Deliveries answered as duplicates',
+      labelNames: ['flow'],
+      registers: [registry],
+    }),
+    schemaRejects: new Counter({
+      name: 'mapper_schema_rejects_total',
+      help: 'Deliveries refused by schema validation',
+      labelNames: ['flow'],
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'mapper_errors_total',
+      help: 'Step errors by category',
+      labelNames: ['flow', 'category'],
+      registers: [registry],
+    }),
+    observeQueue,
+  }
+}

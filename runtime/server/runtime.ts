@@ -1,0 +1,165 @@
+/**
+ * @module Wires one runtime: store, deployed flows, webhook ingress, admin app, workers, retention, shutdown.
+ */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { FlowRegistry } from '../deploy/flow-registry.ts'
+import { type SyncReport, syncFlowFiles } from '../deploy/sync-flow-files.ts'
+import type { EngineServices } from '../engine/types.ts'
+import { schemaDirectory } from '../files/schema-directory.ts'
+import { nodeKinds } from '../nodes/index.ts'
+import { envSecret, envVars } from '../secrets/env-secrets.ts'
+import type { Store } from '../store/store.ts'
+import { createHttpClient } from '../worker/http-client.ts'
+import { FlowWorker } from '../worker/flow-worker.ts'
+import { createAdminApp } from './admin-app.ts'
+import { createHookHandler, HOOKS_PREFIX } from './hooks.ts'
+import { createLogger, type Logger } from './logger.ts'
+import { createMetrics, type RuntimeMetrics } from './metrics.ts'
+import { PendingClaims } from './pending-claims.ts'
+import { RetentionJob } from './retention-job.ts'
+
+export const DEFAULT_QUEUE_HIGH_WATER = 100_000
+const SHUTDOWN_GRACE_MS = 5_000
+
+export interface RuntimeOptions {
+  store: Store
+  flowsDir?: string
+  schemasDir: string
+  port: number
+  host: string
+  logger?: Logger
+  vars?: Record<string, string>
+  queueHighWater?: number
+  leaseMs?: number
+  workerConcurrency?: number
+  /** Run no workers (ingest only), for tests and split deployments. */
+  workers?: boolean
+  /** Directory of the built editor, served at `/`. */
+  editorDir?: string
+  adminTokenCheck?: (token: string) => boolean
+  /** Where secret values come from; the environment (NAME, NAME_PREVIOUS) by default. */
+  secrets?: (name: string) => string[]
+  now?: () => number
+}
+
+export interface Runtime {
+  url: string
+  server: Server
+  store: Store
+  registry: FlowRegistry
+  metrics: RuntimeMetrics
+  logger: Logger
+  syncReports: SyncReport[]
+  /** Graceful: stop taking webhooks, finish or release leases, close the store. */
+  stop(): Promise<void>
+}
+
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const logger = options.logger ?? createLogger()
+  const { store } = options
+  const now = options.now ?? Date.now
+  const schemas = schemaDirectory(options.schemasDir)
+  const syncReports = options.flowsDir ? await syncFlowFiles(store, options.flowsDir, nodeKinds, schemas) : []
+  for (const report of syncReports) {
+    if (report.action === 'invalid') logger.error({ path: report.path, problems: report.problems }, 'flow file not deployed: invalid')
+    else logger.info({ path: report.path, flowId: report.flowId, flowVersion: report.version, action: report.action }, 'flow file loaded')
+  }
+  const registry = new FlowRegistry(store, nodeKinds, schemas)
+  await registry.refresh()
+
+  const http = createHttpClient()
+  const services: EngineServices = {
+    now,
+    vars: { ...envVars(), ...options.vars },
+    secret: options.secrets ?? ((name) => envSecret(name)),
+    claim: async () => ({ claimed: false }),
+    fetch: (request) => http.fetch(request),
+  }
+  let queueDepth = 0
+  const metrics = createMetrics(async () => {
+    const figures = await store.queueFigures(new Date(now()))
+    queueDepth = figures.pending
+    return figures
+  })
+  const worker = new FlowWorker(
+    { store, registry, services, metrics, logger },
+    {
+      owner: `worker-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+      ...(options.workerConcurrency === undefined ? {} : { concurrency: options.workerConcurrency }),
+    },
+  )
+  let accepting = true
+  const highWater = options.queueHighWater ?? DEFAULT_QUEUE_HIGH_WATER
+  const queueWatch = setInterval(() => {
+    store
+      .queueFigures(new Date(now()))
+      .then((figures) => {
+        queueDepth = figures.pending
+      })
+      .catch((err: unknown) => logger.error({ err }, 'reading queue figures failed'))
+  }, 500)
+  queueWatch.unref()
+
+  const handleHook = createHookHandler({
+    registry,
+    store,
+    claims: new PendingClaims(store),
+    services,
+    metrics,
+    logger,
+    overloaded: () => queueDepth >= highWater,
+    accepting: () => accepting,
+    onAccepted: (queued) => {
+      queueDepth += queued
+      worker.wake()
+    },
+  })
+  const admin = createAdminApp({
+    store,
+    registry,
+    metrics,
+    logger,
+    ready: () => accepting,
+    ...(options.editorDir === undefined ? {} : { editorDir: options.editorDir }),
+    ...(options.adminTokenCheck === undefined ? {} : { adminTokenCheck: options.adminTokenCheck }),
+  })
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    if (req.url?.startsWith(HOOKS_PREFIX)) void handleHook(req, res)
+    else admin(req, res)
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, options.host, resolve)
+  })
+  const address = server.address() as AddressInfo
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+  if (options.workers !== false) worker.start()
+  const retention = new RetentionJob(store, registry, logger, now)
+  retention.start()
+  logger.info({ url, flows: registry.deployed().map((f) => `${f.doc.id}@${f.doc.version}`) }, 'runtime started')
+
+  let stopping: Promise<void> | undefined
+  const stop = () => {
+    stopping ??= (async () => {
+      accepting = false
+      logger.info('draining: no new webhooks, finishing work in flight')
+      clearInterval(queueWatch)
+      retention.stop()
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeIdleConnections()
+      // Requests in flight get this long to be answered; keep-alive sockets after that are cut.
+      const cutoff = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS)
+      await worker.stop()
+      await closed
+      clearTimeout(cutoff)
+      await http.close()
+      await store.close()
+      logger.info('stopped')
+      logger.flush()
+    })()
+    return stopping
+  }
+  return { url, server, store, registry, metrics, logger, syncReports, stop }
+}

@@ -1,0 +1,77 @@
+/** @module The messages between the store (main thread) and its writer thread. Times travel as epoch ms. */
+import type { FlowDocument } from '../../model/types.ts'
+import type {
+  AcceptedDelivery,
+  AcceptResult,
+  FlowVersionRecord,
+  RejectedDelivery,
+  RetryPlan,
+  WorkItem,
+  WorkOutcome,
+} from '../store.ts'
+
+/** Every write the store makes; each runs in its own savepoint inside the writer's batch transaction. */
+export type WriteCommand =
+  | { op: 'accept'; delivery: AcceptedDelivery }
+  | { op: 'recordRejection'; rejection: RejectedDelivery }
+  | { op: 'lease'; owner: string; max: number; leaseMs: number; now: number }
+  | { op: 'complete'; item: WorkItem; outcome: WorkOutcome; now: number }
+  | { op: 'retry'; item: WorkItem; plan: RetryPlan; now: number }
+  | { op: 'releaseLeases'; owner: string }
+  | { op: 'saveFlowVersion'; document: FlowDocument; canonical: string; hash: string; savedBy: string | null; now: number }
+  | { op: 'deployFlow'; flowId: string; version: number; now: number }
+  | { op: 'purgeRawPayloads'; flowId: string; before: number }
+  | { op: 'purgeExpiredClaims'; now: number }
+  /** The writer connection's durability settings, for tests and diagnostics. */
+  | { op: 'settings' }
+
+/** What each command answers. */
+export interface WriteResults {
+  accept: AcceptResult
+  recordRejection: undefined
+  lease: WorkItem[]
+  complete: undefined
+  retry: undefined
+  releaseLeases: number
+  saveFlowVersion: FlowVersionRecord
+  deployFlow: undefined
+  purgeRawPayloads: number
+  purgeExpiredClaims: number
+  settings: WriterSettings
+}
+
+export interface WriterSettings {
+  journalMode: string
+  /** 2 is FULL. */
+  synchronous: number
+  foreignKeys: boolean
+}
+
+export type WriteOp = WriteCommand['op']
+
+/** How the writer starts (its workerData). */
+export interface WriterOptions {
+  file: string
+}
+
+/** An error crossing the thread boundary: classes do not survive structured cloning, so their meaning is spelled out. */
+export interface WriteFailure {
+  name: string
+  message: string
+  /** SQLite's error code, such as SQLITE_CONSTRAINT_PRIMARYKEY. */
+  code?: string
+  /** Set when the failure was a VersionConflict. */
+  conflict?: { flowId: string; attempted: number; latest: number }
+}
+
+export type WriteReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; failure: WriteFailure }
+
+export type ToWriter = { type: 'write'; id: number; command: WriteCommand } | { type: 'close' }
+
+export type FromWriter =
+  | { type: 'ready'; migrationsApplied: string[] }
+  /** The replies of one committed transaction; `transactions` counts the writer's commits so far. */
+  | { type: 'committed'; transactions: number; replies: WriteReply[] }
+  | { type: 'closed' }
+  /** The writer cannot go on (it could not open or migrate the database). */
+  | { type: 'fatal'; failure: WriteFailure }

@@ -1,0 +1,219 @@
+/**
+ * @module The store interface: every method is one whole job in one transaction.
+ *
+ * SQLite (embedded default) and PostgreSQL (scale-out) implement it; one contract test suite runs on both.
+ */
+import type { DeadLetter, DedupeClaim, Step, WorkStart } from '../engine/types.ts'
+import type { Lineage } from '../model/node-kind.ts'
+import type { StepErrorInfo } from '../model/step-error.ts'
+import type { FlowDocument } from '../model/types.ts'
+
+export type EventStatus = 'accepted' | 'processing' | 'completed' | 'dead' | 'rejected' | 'duplicate'
+
+/** A delivery that passed the guard phase: committed whole before the sender hears 202 (or 200 duplicate). */
+export interface AcceptedDelivery {
+  eventId: string
+  requestId: string
+  flowId: string
+  flowVersion: number
+  path: string
+  receivedAt: string
+  /** Headers as received, with credentials and signatures masked. */
+  headers: Record<string, string>
+  rawBody: string
+  /** The engine found the dedupe key already claimed by this event. */
+  duplicateOf?: string
+  steps: Step[]
+  claims: DedupeClaim[]
+  work: WorkStart[]
+  deadLetters: DeadLetter[]
+  lineage: Record<string, Lineage>
+  /** Events sent with the test marker header: kept apart from production figures. */
+  test?: boolean
+}
+
+export type AcceptResult =
+  | { status: 'accepted' | 'completed' | 'dead'; eventId: string }
+  /** A claim was taken meanwhile (another request, another process): the event is kept as a duplicate. */
+  | { status: 'duplicate'; eventId: string; duplicateOf: string }
+
+/** A request refused before acceptance: metadata only, never an unauthenticated body. */
+export interface RejectedDelivery {
+  eventId: string
+  requestId: string
+  flowId?: string
+  flowVersion?: number
+  path: string
+  receivedAt: string
+  status: number
+  code: string
+  message: string
+  sizeBytes: number
+  /** For 401s: what the signature-failure explainer found (operators only). */
+  diagnosis?: unknown
+  /** For 422s: the schema errors. */
+  details?: unknown
+}
+
+export interface WorkItem {
+  id: string
+  eventId: string
+  flowId: string
+  flowVersion: number
+  node: string
+  message: WorkStart['message']
+  /** The attempt this lease runs (1 for the first). */
+  attempt: number
+  runAt: string
+  leaseOwner?: string
+  leaseExpiresAt?: string
+}
+
+/** What one worker run produced: the steps, the work it queued next, and the errors no edge took. */
+export interface WorkOutcome {
+  steps: Step[]
+  next: WorkStart[]
+  deadLetters: DeadLetter[]
+  lineage: Record<string, Lineage>
+}
+
+export interface RetryPlan {
+  steps: Step[]
+  at: string
+  attempt: number
+  error: StepErrorInfo
+}
+
+export interface StoredEvent {
+  id: string
+  requestId: string
+  flowId: string | null
+  flowVersion: number | null
+  path: string
+  status: EventStatus
+  receivedAt: string
+  updatedAt: string
+  headers: Record<string, string>
+  /** Null once retention has removed it, and for rejected requests. */
+  rawBody: string | null
+  sizeBytes: number
+  duplicateOf: string | null
+  test: boolean
+  /** For rejected requests: the status and code answered. */
+  rejection: { status: number; code: string; message: string; diagnosis?: unknown; details?: unknown } | null
+}
+
+export interface EventDetail extends StoredEvent {
+  steps: Step[]
+  lineage: Record<string, Lineage>
+  deadLetters: StoredDeadLetter[]
+  pendingWork: number
+}
+
+export interface StoredDeadLetter {
+  id: string
+  eventId: string
+  flowId: string
+  flowVersion: number
+  node: string
+  error: StepErrorInfo
+  message: WorkStart['message']
+  createdAt: string
+  /** Set when a replay took it. */
+  replayedAt: string | null
+}
+
+export interface EventFilter {
+  flow?: string
+  status?: EventStatus
+  limit?: number
+  /** Opaque cursor from a previous page. */
+  cursor?: string
+  test?: boolean
+}
+
+export interface Page<T> {
+  items: T[]
+  nextCursor: string | null
+}
+
+export interface FlowVersionRecord {
+  flowId: string
+  version: number
+  document: FlowDocument
+  /** SHA-256 of the canonical document: a file whose content changed becomes a new version. */
+  hash: string
+  savedAt: string
+  savedBy: string | null
+}
+
+export interface FlowSummary {
+  id: string
+  name: string
+  version: number
+  deployedVersion: number | null
+}
+
+export interface QueueFigures {
+  /** Work items waiting or leased. */
+  pending: number
+  leased: number
+  /** Items whose next attempt is a retry (attempt > 1). */
+  retrying: number
+  deadLetters: number
+  /** Age of the oldest due item, in ms (0 when none). */
+  oldestDueMs: number
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres'
+
+  // --- flows
+  /** Saves a version; fails with a VersionConflict when `version` is not the latest + 1. */
+  saveFlowVersion(document: FlowDocument, savedBy: string | null): Promise<FlowVersionRecord>
+  getFlowVersion(flowId: string, version: number): Promise<FlowVersionRecord | undefined>
+  latestFlowVersion(flowId: string): Promise<FlowVersionRecord | undefined>
+  listFlowVersions(flowId: string): Promise<Array<Omit<FlowVersionRecord, 'document'>>>
+  listFlows(): Promise<FlowSummary[]>
+  deployFlow(flowId: string, version: number): Promise<void>
+  /** Deployed versions of every flow: flowId → version. */
+  deployedFlows(): Promise<Map<string, number>>
+
+  // --- ingest
+  /** Whether a dedupe key is held now; returns the event that holds it. */
+  findClaim(scope: string, key: string, now: Date): Promise<string | undefined>
+  accept(delivery: AcceptedDelivery): Promise<AcceptResult>
+  recordRejection(rejection: RejectedDelivery): Promise<void>
+
+  // --- work
+  lease(owner: string, max: number, leaseMs: number, now: Date): Promise<WorkItem[]>
+  complete(item: WorkItem, outcome: WorkOutcome): Promise<void>
+  retry(item: WorkItem, plan: RetryPlan): Promise<void>
+  /** Gives back the leases of a stopping worker, so another can take them at once. */
+  releaseLeases(owner: string): Promise<number>
+  /** When the next item becomes due (for idle workers), or undefined when the queue is empty. */
+  nextDueAt(): Promise<Date | undefined>
+  queueFigures(now: Date): Promise<QueueFigures>
+
+  // --- events
+  listEvents(filter: EventFilter): Promise<Page<StoredEvent>>
+  getEvent(id: string): Promise<EventDetail | undefined>
+  listDeadLetters(filter: { flow?: string; limit?: number; cursor?: string }): Promise<Page<StoredDeadLetter>>
+
+  // --- retention
+  /** Removes raw bodies of a flow's events received before `before`; returns how many. */
+  purgeRawPayloads(flowId: string, before: Date): Promise<number>
+  /** Removes dedupe claims that expired before `now`. */
+  purgeExpiredClaims(now: Date): Promise<number>
+
+  close(): Promise<void>
+}
+
+export class VersionConflict extends Error {
+  readonly latest: number
+  constructor(flowId: string, attempted: number, latest: number) {
+    super(`flow ${flowId}: version ${attempted} conflicts with the latest saved version ${latest} (expected ${latest + 1})`)
+    this.name = 'VersionConflict'
+    this.latest = latest
+  }
+}

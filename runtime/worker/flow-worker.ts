@@ -1,0 +1,156 @@
+/**
+ * @module Workers: lease queued work, run it on the flow version it started with, record every attempt,
+ * reschedule retriable failures durably, and send what no edge takes to the dead letters.
+ */
+import type { FlowRegistry } from '../deploy/flow-registry.ts'
+import { runWork } from '../engine/run.ts'
+import type { EngineEvent, EngineServices } from '../engine/types.ts'
+import type { Logger } from '../server/logger.ts'
+import type { RuntimeMetrics } from '../server/metrics.ts'
+import type { Store, WorkItem } from '../store/store.ts'
+
+export const DEFAULT_LEASE_MS = 30_000
+export const DEFAULT_WORKER_CONCURRENCY = 32
+/** An idle worker looks at the queue at least this often, for work another process queued. */
+const IDLE_POLL_MS = 1_000
+
+export interface WorkerOptions {
+  owner: string
+  leaseMs?: number
+  concurrency?: number
+}
+
+export class FlowWorker {
+  private running = false
+  private inFlight = new Set<Promise<void>>()
+  private wakeUp: (() => void) | undefined
+  private loop: Promise<void> | undefined
+  private readonly leaseMs: number
+  private readonly concurrency: number
+
+  constructor(
+    private readonly deps: {
+      store: Store
+      registry: FlowRegistry
+      services: EngineServices
+      metrics: RuntimeMetrics
+      logger: Logger
+    },
+    private readonly options: WorkerOptions,
+  ) {
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS
+    this.concurrency = options.concurrency ?? DEFAULT_WORKER_CONCURRENCY
+  }
+
+  start(): void {
+    if (this.running) return
+    this.running = true
+    this.loop = this.run()
+  }
+
+  /** New work was queued here: stop waiting. */
+  wake(): void {
+    this.wakeUp?.()
+  }
+
+  /** Stops leasing, lets running items finish, and gives back what is still leased. */
+  async stop(): Promise<void> {
+    this.running = false
+    this.wake()
+    await this.loop
+    await Promise.allSettled(this.inFlight)
+    await this.deps.store.releaseLeases(this.options.owner)
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const room = this.concurrency - this.inFlight.size
+      let items: WorkItem[] = []
+      if (room > 0) {
+        try {
+          items = await this.deps.store.lease(this.options.owner, room, this.leaseMs, new Date(this.deps.services.now()))
+        } catch (error) {
+          this.deps.logger.error({ err: error }, 'leasing work failed')
+        }
+      }
+      for (const item of items) this.track(this.process(item))
+      if (items.length === 0 || this.inFlight.size >= this.concurrency) await this.idle()
+    }
+  }
+
+  private track(job: Promise<void>): void {
+    this.inFlight.add(job)
+    job.finally(() => {
+      this.inFlight.delete(job)
+      this.wake()
+    })
+  }
+
+  private async idle(): Promise<void> {
+    let waitMs = IDLE_POLL_MS
+    if (this.inFlight.size < this.concurrency) {
+      const due = await this.deps.store.nextDueAt().catch(() => undefined)
+      if (due) waitMs = Math.min(IDLE_POLL_MS, Math.max(0, due.getTime() - this.deps.services.now()))
+    }
+    if (!this.running) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, waitMs)
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.wakeUp = done
+    })
+    this.wakeUp = undefined
+  }
+
+  private async process(item: WorkItem): Promise<void> {
+    const { store, registry, services, metrics, logger } = this.deps
+    const log = logger.child({ eventId: item.eventId, flowId: item.flowId, flowVersion: item.flowVersion, node: item.node })
+    try {
+      const flow = await registry.version(item.flowId, item.flowVersion)
+      const stored = await store.getEvent(item.eventId)
+      if (!stored) throw new Error(`event ${item.eventId} is gone`)
+      const event: EngineEvent = {
+        id: stored.id,
+        receivedAt: stored.receivedAt,
+        flowId: item.flowId,
+        flowVersion: item.flowVersion,
+        headers: stored.headers,
+        rawBody: stored.rawBody ?? '',
+        payload: item.message.payload,
+      }
+      const started = performance.now()
+      const run = await runWork(flow, event, { node: item.node, message: item.message }, item.attempt, services, {
+        sideEffects: !stored.test,
+      })
+      const ms = performance.now() - started
+      if (run.retry) {
+        await store.retry(item, {
+          steps: run.steps,
+          at: new Date(run.retry.at).toISOString(),
+          attempt: run.retry.nextAttempt,
+          error: run.retry.error,
+        })
+        metrics.retries.inc({ flow: item.flowId, node: item.node })
+        log.warn({ attempt: item.attempt, nextAttemptAt: new Date(run.retry.at).toISOString(), error: run.retry.error.message, ms }, 'attempt failed, retry scheduled')
+        return
+      }
+      await store.complete(item, { steps: run.steps, next: run.work, deadLetters: run.deadLetters, lineage: run.lineage })
+      for (const dead of run.deadLetters) {
+        metrics.errors.inc({ flow: item.flowId, category: dead.error.category })
+        log.error({ deadNode: dead.node, category: dead.error.category, error: dead.error.message }, 'event moved to the dead letters')
+      }
+      if (run.work.length === 0) {
+        const status = run.deadLetters.length > 0 ? 'dead' : 'completed'
+        metrics.processingLatency.observe({ flow: item.flowId, status }, (services.now() - Date.parse(stored.receivedAt)) / 1000)
+      } else {
+        this.wake()
+      }
+      log.info({ attempt: item.attempt, steps: run.steps.length, queued: run.work.length, ms }, 'work done')
+    } catch (error) {
+      // A bug or a vanished flow version: keep the item, try again after the lease, and say so loudly.
+      log.error({ err: error }, 'work item failed unexpectedly; it will be retried when its lease expires')
+    }
+  }
+}
