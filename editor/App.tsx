@@ -30,7 +30,8 @@ export function App() {
     if (!token) return
     fetch('/api/flows', { headers: { authorization: `Bearer ${token}` } })
       .then(async (response) => {
-        if (!response.ok) throw new Error(response.status === 401 ? 'This token is not valid.' : `HTTP ${response.status}`)
+        if (!response.ok)
+          throw new Error(response.status === 401 ? 'This token is not valid.' : `HTTP ${response.status}`)
         setFlows((await response.json()) as FlowSummary[])
       })
       .catch((e: Error) => setError(e.message))

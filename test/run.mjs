@@ -8,10 +8,14 @@ import { join } from 'node:path'
 const dir = mkdtempSync(join(tmpdir(), 'mapper-test-'))
 const report = join(dir, 'report.json')
 const vitest = join(import.meta.dirname, '..', 'node_modules', '.bin', 'vitest')
-const run = spawnSync(vitest, ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)], {
-  stdio: 'inherit',
-  env: { ...process.env, NO_COLOR: process.env.CI ? '1' : process.env.NO_COLOR },
-})
+const run = spawnSync(
+  vitest,
+  ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+    env: { ...process.env, NO_COLOR: process.env.CI ? '1' : process.env.NO_COLOR },
+  },
+)
 let summary = { numPassedTests: 0, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0 }
 try {
   summary = JSON.parse(readFileSync(report, 'utf8'))

@@ -59,13 +59,22 @@ async function serve(options: ServeOptions): Promise<void> {
     ...(options.queueHighWater === undefined ? {} : { queueHighWater: options.queueHighWater }),
     ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
   })
-  const hooks = runtime.registry.deployed().map((f) => `  POST ${runtime.url}/hooks/${f.doc.trigger.path}  →  ${f.doc.id} v${f.doc.version}`)
+  const hooks = runtime.registry
+    .deployed()
+    .map((f) => `  POST ${runtime.url}/hooks/${f.doc.trigger.path}  →  ${f.doc.id} v${f.doc.version}`)
   process.stderr.write(
     [
       '',
       `Mapper Studio is running: ${runtime.url}/`,
-      ...(admin.created ? [`Admin token (shown once, keep it): ${admin.created}`, `Sign in: ${runtime.url}/flows?token=${admin.created}`] : []),
-      ...(hooks.length ? ['Webhooks:', ...hooks] : ['No flows deployed: add <id>.flow.json files to the flows directory.']),
+      ...(admin.created
+        ? [
+            `Admin token (shown once, keep it): ${admin.created}`,
+            `Sign in: ${runtime.url}/flows?token=${admin.created}`,
+          ]
+        : []),
+      ...(hooks.length
+        ? ['Webhooks:', ...hooks]
+        : ['No flows deployed: add <id>.flow.json files to the flows directory.']),
       '',
     ].join('\n'),
   )

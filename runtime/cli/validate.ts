@@ -1,13 +1,14 @@
 /** @module `mapper validate [files…]`: checks flow documents and event schemas; exit 1 with precise messages. */
+
+import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { compileFlow, FlowCompileError } from '../engine/compile.ts'
-import { listFlowFiles, readFlowFile, idFromFileName } from '../files/flow-files.ts'
-import { listSchemaRefs, schemaDirectory, SCHEMA_SUFFIX } from '../files/schema-directory.ts'
+import { idFromFileName, listFlowFiles, readFlowFile } from '../files/flow-files.ts'
+import { listSchemaRefs, SCHEMA_SUFFIX, schemaDirectory } from '../files/schema-directory.ts'
 import { createAjv } from '../model/ajv.ts'
 import { canonicalJson } from '../model/canonical-json.ts'
 import type { FlowDocument } from '../model/types.ts'
 import { nodeKinds } from '../nodes/index.ts'
-import { readFileSync } from 'node:fs'
 
 export interface FileReport {
   path: string
@@ -64,7 +65,9 @@ export function validateFile(path: string, schemasDir: string): FileReport {
     report.problems.push(`id: the file is named ${expectedId}.flow.json but the flow's id is "${flow.id}"`)
   }
   if (canonicalJson(flow) !== file.text) {
-    report.notes.push('not in canonical form (key order, 2-space indent, trailing newline); `mapper export` writes it so')
+    report.notes.push(
+      'not in canonical form (key order, 2-space indent, trailing newline); `mapper export` writes it so',
+    )
   }
   report.summary = `${flow.id} v${flow.version}, ${flow.nodes.length} nodes, POST /hooks/${flow.trigger.path}`
   return report

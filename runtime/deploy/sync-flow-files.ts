@@ -38,7 +38,8 @@ export async function syncFlowFiles(
     try {
       compileFlow(file.document, { kinds, schemas })
     } catch (error) {
-      const problems = error instanceof FlowCompileError ? error.issues.map((i) => i.message) : [(error as Error).message]
+      const problems =
+        error instanceof FlowCompileError ? error.issues.map((i) => i.message) : [(error as Error).message]
       reports.push({ path, action: 'invalid', problems })
       continue
     }

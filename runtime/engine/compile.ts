@@ -43,7 +43,10 @@ export function compileFlow(
   input: unknown,
   options: { kinds: ReadonlyMap<string, NodeKind>; schemas: SchemaSource },
 ): CompiledFlow {
-  const issues = checkFlow(input, { kinds: options.kinds, schemaExists: (ref) => options.schemas.load(ref) !== undefined })
+  const issues = checkFlow(input, {
+    kinds: options.kinds,
+    schemaExists: (ref) => options.schemas.load(ref) !== undefined,
+  })
   if (issues.length > 0) throw new FlowCompileError(issues)
   const doc = input as FlowDocument
 
@@ -87,7 +90,8 @@ export function compileFlow(
     const kind = options.kinds.get(node.kind) as NodeKind
     const ports = kind.ports(node.config)
     const errorPorts = new Map<ErrorCategory, string>()
-    for (const [port, spec] of Object.entries(ports)) for (const category of spec.error ?? []) errorPorts.set(category, port)
+    for (const [port, spec] of Object.entries(ports))
+      for (const category of spec.error ?? []) errorPorts.set(category, port)
     nodes.set(node.id, { node, kind, ports, errorPorts })
     for (const target of kind.compileTargets?.(node.config) ?? []) {
       if (target.type === 'schema') validator(target.schema)
@@ -126,7 +130,8 @@ function addReferencedSchemas(ajv: ReturnType<typeof createAjv>, schema: unknown
     if (Array.isArray(value)) value.forEach(collect)
     else if (value && typeof value === 'object') {
       for (const [key, child] of Object.entries(value)) {
-        if (key === '$ref' && typeof child === 'string' && !child.startsWith('#')) refs.add(child.split('#')[0] as string)
+        if (key === '$ref' && typeof child === 'string' && !child.startsWith('#'))
+          refs.add(child.split('#')[0] as string)
         else collect(child)
       }
     }

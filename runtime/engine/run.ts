@@ -46,7 +46,16 @@ export async function runGuard(
   const result = emptyResult()
   const payload = event.payload === undefined ? UNPARSED : event.payload
   await walk(
-    { flow, event, services, options, result, phase: 'guard', attempt: 1, defer: (node) => node.kind.phase !== 'guard' },
+    {
+      flow,
+      event,
+      services,
+      options,
+      result,
+      phase: 'guard',
+      attempt: 1,
+      defer: (node) => node.kind.phase !== 'guard',
+    },
     [{ item: { node: flow.entry, message: { payload } }, isStart: false }],
   )
   return result
@@ -221,7 +230,13 @@ function failed(
   const delays = node.kind.retryDelaysMs?.(node.node.config) ?? []
   if (error.category === 'retriable' && node.kind.effect && attempt < delays.length) {
     const delayMs = Math.max(delays[attempt] ?? 0, error.retryAfterMs ?? 0)
-    run.result.retry = { node: node.node.id, message, at: run.services.now() + delayMs, nextAttempt: attempt + 1, error: info }
+    run.result.retry = {
+      node: node.node.id,
+      message,
+      at: run.services.now() + delayMs,
+      nextAttempt: attempt + 1,
+      error: info,
+    }
     return []
   }
   const port = node.errorPorts.get(error.category)

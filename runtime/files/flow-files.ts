@@ -1,5 +1,5 @@
 /** @module Flow documents on disk: `flows/<id>.flow.json`, read with messages that say where a file is broken. */
-import { readFileSync, readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 
 export const FLOW_SUFFIX = '.flow.json'

@@ -1,5 +1,5 @@
 /** @module Event schemas from a `schemas/` directory: `conduit/report.completed.v1` → `conduit/report.completed.v1.schema.json`. */
-import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import type { SchemaSource } from '../engine/compile.ts'
 

@@ -21,25 +21,27 @@ export function createAjv(options: Options = {}): Ajv {
 /** ajv errors as `{path, rule, message}`; a missing required field is reported at its own path. */
 export function toValidationIssues(errors: readonly ErrorObject[] | null | undefined): ValidationIssue[] {
   // `if` only says which `then` failed; the errors of that `then` follow and name the fields.
-  return (errors ?? []).filter((error) => error.keyword !== 'if').map((error) => {
-    const params = error.params as Record<string, unknown>
-    if (error.keyword === 'required' && typeof params.missingProperty === 'string') {
-      return {
-        path: `${error.instancePath}/${escapePointer(params.missingProperty)}`,
-        rule: 'required',
-        message: 'is required but missing',
+  return (errors ?? [])
+    .filter((error) => error.keyword !== 'if')
+    .map((error) => {
+      const params = error.params as Record<string, unknown>
+      if (error.keyword === 'required' && typeof params.missingProperty === 'string') {
+        return {
+          path: `${error.instancePath}/${escapePointer(params.missingProperty)}`,
+          rule: 'required',
+          message: 'is required but missing',
+        }
       }
-    }
-    if (error.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
-      return {
-        path: `${error.instancePath}/${escapePointer(params.additionalProperty)}`,
-        rule: 'additionalProperties',
-        message: 'is not allowed here',
+      if (error.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
+        return {
+          path: `${error.instancePath}/${escapePointer(params.additionalProperty)}`,
+          rule: 'additionalProperties',
+          message: 'is not allowed here',
+        }
       }
-    }
-    const message = error.message ?? error.keyword
-    return { path: error.instancePath, rule: error.keyword, message: `${message} (got ${describeType(error.data)})` }
-  })
+      const message = error.message ?? error.keyword
+      return { path: error.instancePath, rule: error.keyword, message: `${message} (got ${describeType(error.data)})` }
+    })
 }
 
 /** The value's JSON type, so a schema error tells what arrived as well as what was expected. */

@@ -2,8 +2,25 @@
 
 /** Keys that read best in this order; any other key follows, alphabetically. */
 const PREFERRED_ORDER = [
-  'schemaVersion', 'id', 'version', 'kind', 'name', 'description', 'trigger', 'path', 'respond',
-  'maxBodyBytes', 'rateLimit', 'retention', 'from', 'port', 'to', 'config', 'position', 'nodes', 'edges',
+  'schemaVersion',
+  'id',
+  'version',
+  'kind',
+  'name',
+  'description',
+  'trigger',
+  'path',
+  'respond',
+  'maxBodyBytes',
+  'rateLimit',
+  'retention',
+  'from',
+  'port',
+  'to',
+  'config',
+  'position',
+  'nodes',
+  'edges',
 ]
 const RANK = new Map(PREFERRED_ORDER.map((key, index) => [key, index]))
 

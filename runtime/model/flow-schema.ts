@@ -66,6 +66,7 @@ export const flowDocumentSchema = Type.Object(
 export function flowSchemaFile(kinds: readonly NodeKind[]): object {
   const kindConfigs = kinds.map((kind) => ({
     if: { properties: { kind: { const: kind.kind } }, required: ['kind'] },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
     then: { properties: { config: stripTypeBox(kind.config) } },
   }))
   const document = stripTypeBox(flowDocumentSchema) as { properties: Record<string, unknown> }

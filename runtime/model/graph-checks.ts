@@ -2,8 +2,8 @@
 import jsonata from 'jsonata'
 import { createAjv } from './ajv.ts'
 import { flowDocumentSchema } from './flow-schema.ts'
-import type { NodeKind, PortMap } from './node-kind.ts'
 import { findLiteralSecrets } from './literal-secrets.ts'
+import type { NodeKind, PortMap } from './node-kind.ts'
 import { templateExpressions } from './template.ts'
 import type { FlowDocument, FlowNode } from './types.ts'
 
@@ -93,7 +93,12 @@ function checkNode(flow: FlowDocument, node: FlowNode, options: GraphCheckOption
   }
   if (kind.kind === 'respond' && flow.trigger.respond !== 'completed') {
     issues.push(
-      issue('respond_needs_completed', node.id, 'kind', 'a respond node needs the trigger to have respond: "completed"'),
+      issue(
+        'respond_needs_completed',
+        node.id,
+        'kind',
+        'a respond node needs the trigger to have respond: "completed"',
+      ),
     )
   }
   for (const target of kind.compileTargets?.(node.config) ?? []) {
@@ -119,18 +124,32 @@ function checkEdges(flow: FlowDocument, ports: Map<string, PortMap>, issues: Flo
   flow.edges.forEach((edge, index) => {
     const at = `edges[${index}]`
     if (!ids.has(edge.from)) {
-      issues.push(issue('edge_from_missing', edge.from, `${at}.from`, `edge ${at} leaves node "${edge.from}", which does not exist`))
+      issues.push(
+        issue(
+          'edge_from_missing',
+          edge.from,
+          `${at}.from`,
+          `edge ${at} leaves node "${edge.from}", which does not exist`,
+        ),
+      )
       return
     }
     if (!ids.has(edge.to)) {
-      issues.push(issue('edge_to_missing', edge.from, `${at}.to`, `edge ${at} goes to node "${edge.to}", which does not exist`))
+      issues.push(
+        issue('edge_to_missing', edge.from, `${at}.to`, `edge ${at} goes to node "${edge.to}", which does not exist`),
+      )
     }
     const nodePorts = ports.get(edge.from)
     if (nodePorts && !(edge.port in nodePorts)) {
       const names = Object.keys(nodePorts)
       const known = names.length ? names.join(', ') : 'none'
       issues.push(
-        issue('unknown_port', edge.from, `${at}.port`, `node "${edge.from}" has no port "${edge.port}" (ports: ${known})`),
+        issue(
+          'unknown_port',
+          edge.from,
+          `${at}.port`,
+          `node "${edge.from}" has no port "${edge.port}" (ports: ${known})`,
+        ),
       )
     }
     const key = `${edge.from}\u0000${edge.port}\u0000${edge.to}`
@@ -149,13 +168,20 @@ function checkShape(flow: FlowDocument, issues: FlowIssue[]) {
     next.set(edge.from, [...(next.get(edge.from) ?? []), edge.to])
     entered.add(edge.to)
   }
-  for (const cycle of findCycles(flow.nodes.map((n) => n.id), next)) {
+  for (const cycle of findCycles(
+    flow.nodes.map((n) => n.id),
+    next,
+  )) {
     issues.push(issue('cycle', cycle[0], 'edges', `nodes ${cycle.map((id) => `"${id}"`).join(' → ')} form a cycle`))
   }
   const entries = flow.nodes.filter((n) => !entered.has(n.id))
   const entry = entries[0]
   if (!entry) {
-    issues.push({ code: 'no_entry', field: 'edges', message: 'edges: every node has an incoming edge, so no node receives the webhook' })
+    issues.push({
+      code: 'no_entry',
+      field: 'edges',
+      message: 'edges: every node has an incoming edge, so no node receives the webhook',
+    })
     return
   }
   const reached = new Set<string>([entry.id])
@@ -215,16 +241,26 @@ function documentIssues(input: unknown, errors: NonNullable<typeof validateDocum
     if (match && typeof node?.id === 'string') {
       return issue('invalid_document', node.id, match[2] || undefined, `${match[2] || 'node'} ${error.message}`)
     }
-    return { code: 'invalid_document', field: field || undefined, message: `${field || 'document'} ${error.message}` } as FlowIssue
+    return {
+      code: 'invalid_document',
+      field: field || undefined,
+      message: `${field || 'document'} ${error.message}`,
+    } as FlowIssue
   })
 }
 
 /** `/cases/0/when` → `cases[0].when`; a missing property is named itself. */
 function fieldOf(instancePath: string, params: Record<string, unknown>): string {
-  const segments = instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+  const segments = instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
   if (typeof params.missingProperty === 'string') segments.push(params.missingProperty)
   if (typeof params.additionalProperty === 'string') segments.push(params.additionalProperty)
-  return segments.reduce((path, segment) => (/^\d+$/.test(segment) ? `${path}[${segment}]` : path ? `${path}.${segment}` : segment), '')
+  return segments.reduce(
+    (path, segment) => (/^\d+$/.test(segment) ? `${path}[${segment}]` : path ? `${path}.${segment}` : segment),
+    '',
+  )
 }
 
 function issue(code: FlowIssueCode, nodeId: string | undefined, field: string | undefined, detail: string): FlowIssue {

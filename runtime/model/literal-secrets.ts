@@ -41,7 +41,7 @@ function walk(schema: JsonSchema | undefined, value: unknown, path: string, key:
     return
   }
   if (Array.isArray(value)) {
-    value.forEach((item, index) => walk(schema?.items, item, `${path}[${index}]`, key, found))
+    for (const [index, item] of value.entries()) walk(schema?.items, item, `${path}[${index}]`, key, found)
     return
   }
   if (value === null || typeof value !== 'object') return
@@ -58,7 +58,10 @@ function checkString(schema: JsonSchema | undefined, value: string, path: string
   }
   const pattern = SECRET_VALUE_PATTERNS.find(([regex]) => regex.test(value))
   if (pattern) {
-    found.push({ field: path, message: `contains ${pattern[1]}; keep it in the secret store and use { "ref": "NAME" }` })
+    found.push({
+      field: path,
+      message: `contains ${pattern[1]}; keep it in the secret store and use { "ref": "NAME" }`,
+    })
   }
 }
 

@@ -37,7 +37,12 @@ export interface SignatureCheck {
 }
 
 export type SignatureVerdict =
-  | { ok: true; secretIndex: number; timestamp?: number; /** of the secret that matched, never the secret */ fingerprint?: string }
+  | {
+      ok: true
+      secretIndex: number
+      timestamp?: number /** of the secret that matched, never the secret */
+      fingerprint?: string
+    }
   | {
       ok: false
       code: 'missing_header' | 'malformed_header' | 'stale_timestamp' | 'future_timestamp' | 'mismatch' | 'no_secret'
@@ -100,7 +105,12 @@ export interface NodeContext {
   claim(key: string, ttlSec: number): Promise<ClaimResult>
   secret(ref: SecretRef): string[]
   verifySignature(check: SignatureCheck): SignatureVerdict
-  signPayload(scheme: 'stripe' | 'standard-webhooks', secret: string, body: string, header?: string): Record<string, string>
+  signPayload(
+    scheme: 'stripe' | 'standard-webhooks',
+    secret: string,
+    body: string,
+    header?: string,
+  ): Record<string, string>
   fetch(request: OutboundRequest): Promise<OutboundResponse>
   /** Lineage of a transform expression, derived once per flow version. */
   lineageOf(expression: string): Lineage

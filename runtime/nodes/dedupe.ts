@@ -9,7 +9,8 @@ export const DEFAULT_DEDUPE_TTL_SEC = 604_800
 export const dedupe = defineNodeKind({
   kind: 'dedupe',
   title: 'Dedupe',
-  description: 'Claims a key computed from the event for a time window; later deliveries of the same key are duplicates.',
+  description:
+    'Claims a key computed from the event for a time window; later deliveries of the same key are duplicates.',
   phase: 'guard',
   color: '#d97706',
   config: Type.Object(

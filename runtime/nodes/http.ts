@@ -106,7 +106,9 @@ export const http = defineNodeKind({
 })
 
 function maskHeaders(headers: Record<string, string>, secret: ReadonlySet<string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, secret.has(name) ? '[secret]' : value]))
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name, secret.has(name) ? '[secret]' : value]),
+  )
 }
 
 function firstSecret(values: string[], ref: SecretRef): string {

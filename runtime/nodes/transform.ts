@@ -7,13 +7,11 @@ import { StepError } from '../model/step-error.ts'
 export const transform = defineNodeKind({
   kind: 'transform',
   title: 'Map (JSONata)',
-  description: 'Builds a new payload with a JSONata expression; every output field records the input fields it came from.',
+  description:
+    'Builds a new payload with a JSONata expression; every output field records the input fields it came from.',
   phase: 'work',
   color: '#16a34a',
-  config: Type.Object(
-    { expression: jsonataSchema({ title: 'Mapping (JSONata)' }) },
-    { additionalProperties: false },
-  ),
+  config: Type.Object({ expression: jsonataSchema({ title: 'Mapping (JSONata)' }) }, { additionalProperties: false }),
   defaults: { expression: '{\n  "id": id\n}' },
   ports: () => ({ ok: { title: 'mapped' }, error: { title: 'error', error: ['transform_error'] } }),
   compileTargets: (config) => [{ type: 'expression', field: 'expression', source: config.expression }],

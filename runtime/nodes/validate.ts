@@ -16,7 +16,11 @@ export const validate = defineNodeKind({
     {
       schema: Type.Union(
         [
-          Type.String({ pattern: SCHEMA_REF_PATTERN, title: 'Schema reference', description: 'conduit/report.completed.v1' }),
+          Type.String({
+            pattern: SCHEMA_REF_PATTERN,
+            title: 'Schema reference',
+            description: 'conduit/report.completed.v1',
+          }),
           Type.Object({}, { additionalProperties: true, title: 'Inline JSON Schema' }),
         ],
         { title: 'Schema' },

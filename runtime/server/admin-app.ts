@@ -64,7 +64,13 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   })
   app.get('/api/dead-letters', async function listDeadLetters(req, res) {
     const query = req.query as Record<string, string | undefined>
-    res.json(await deps.store.listDeadLetters({ ...(query.flow ? { flow: query.flow } : {}) }))
+    res.json(
+      await deps.store.listDeadLetters({
+        ...(query.flow ? { flow: query.flow } : {}),
+        ...(query.limit ? { limit: Number(query.limit) } : {}),
+        ...(query.cursor ? { cursor: query.cursor } : {}),
+      }),
+    )
   })
   if (deps.editorDir && existsSync(join(deps.editorDir, 'index.html'))) {
     const index = join(deps.editorDir, 'index.html')

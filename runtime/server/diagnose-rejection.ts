@@ -3,8 +3,8 @@ import type { CompiledFlow } from '../engine/compile.ts'
 import type { EngineEvent, EngineServices } from '../engine/types.ts'
 import type { SignatureCheck } from '../model/node-kind.ts'
 import { isSecretRef } from '../model/types.ts'
-import { explainSignatureFailure, type SignatureDiagnosis } from '../signatures/explain.ts'
 import { DEFAULT_TOLERANCE_SEC } from '../nodes/verify.ts'
+import { explainSignatureFailure, type SignatureDiagnosis } from '../signatures/explain.ts'
 
 export function diagnoseRejection(
   flow: CompiledFlow,
@@ -13,7 +13,7 @@ export function diagnoseRejection(
   nodeId: string | undefined,
 ): (SignatureDiagnosis & { node: string }) | undefined {
   const node = nodeId === undefined ? undefined : flow.nodes.get(nodeId)
-  if (!node || node.kind.kind !== 'verify') return undefined
+  if (node?.kind.kind !== 'verify') return undefined
   const check = signatureCheckOf(node.node.config, services)
   if (!check) return undefined
   const diagnosis = explainSignatureFailure(check, {
@@ -25,7 +25,10 @@ export function diagnoseRejection(
 }
 
 /** The check a verify node's config stands for, with the secrets resolved now. */
-export function signatureCheckOf(config: Record<string, unknown>, services: EngineServices): SignatureCheck | undefined {
+export function signatureCheckOf(
+  config: Record<string, unknown>,
+  services: EngineServices,
+): SignatureCheck | undefined {
   const secret = config.secret
   if (!isSecretRef(secret)) return undefined
   return {

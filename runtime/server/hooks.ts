@@ -4,11 +4,11 @@
  * request → guard phase → one commit (event, claims, steps, work) → 202. Nothing slower sits on this path.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { FlowRegistry } from '../deploy/flow-registry.ts'
 import type { CompiledFlow } from '../engine/compile.ts'
 import { runGuard, runToEnd } from '../engine/run.ts'
 import type { EngineEvent, EngineServices, RunResult } from '../engine/types.ts'
 import { DEFAULT_MAX_BODY_BYTES } from '../model/types.ts'
-import type { FlowRegistry } from '../deploy/flow-registry.ts'
 import type { Store } from '../store/store.ts'
 import { diagnoseRejection } from './diagnose-rejection.ts'
 import { newEventId, newRequestId } from './ids.ts'
@@ -43,6 +43,8 @@ interface Answer {
   body: unknown
   headers?: Record<string, string>
   outcome: ReceiveOutcome
+  /** Already stored as an event (accepted, duplicate, or refused by the flow). */
+  recorded?: boolean
 }
 
 export function createHookHandler(deps: HookDeps) {
@@ -59,8 +61,13 @@ export function createHookHandler(deps: HookDeps) {
       answer = await receive(deps, limiter, flow, req, path, requestId)
     } catch (error) {
       deps.logger.error({ err: error, requestId, flowId, path }, 'webhook ingest failed')
-      answer = { status: 500, body: { error: { code: 'internal', message: 'the event was not stored' } }, outcome: 'error' }
+      answer = {
+        status: 500,
+        body: { error: { code: 'internal', message: 'the event was not stored' } },
+        outcome: 'error',
+      }
     }
+    if (!answer.recorded) recordRefusal(deps, answer, flow, requestId, path, req)
     const payload = JSON.stringify(answer.body)
     res.writeHead(answer.status, {
       'content-type': 'application/json',
@@ -74,7 +81,16 @@ export function createHookHandler(deps: HookDeps) {
     deps.metrics.ackLatency.observe({ flow: flowId }, seconds)
     const eventId = (answer.body as { eventId?: string }).eventId
     deps.logger.info(
-      { requestId, eventId, flowId, flowVersion: flow?.doc.version, path, status: answer.status, outcome: answer.outcome, ms: seconds * 1000 },
+      {
+        requestId,
+        eventId,
+        flowId,
+        flowVersion: flow?.doc.version,
+        path,
+        status: answer.status,
+        outcome: answer.outcome,
+        ms: seconds * 1000,
+      },
       'webhook answered',
     )
   }
@@ -94,7 +110,12 @@ async function receive(
   }
   if (req.method !== 'POST') {
     drain(req)
-    return { status: 405, body: error('method_not_allowed', 'webhooks are POST'), headers: { allow: 'POST' }, outcome: 'error' }
+    return {
+      status: 405,
+      body: error('method_not_allowed', 'webhooks are POST'),
+      headers: { allow: 'POST' },
+      outcome: 'error',
+    }
   }
   if (!deps.accepting()) {
     drain(req)
@@ -118,7 +139,12 @@ async function receive(
   const maxBytes = flow.doc.trigger.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   const body = await readBody(req, maxBytes)
   if (!body.ok) {
-    return { status: 413, body: error('payload_too_large', `the body is over ${maxBytes} bytes`), headers: { connection: 'close' }, outcome: 'too_large' }
+    return {
+      status: 413,
+      body: error('payload_too_large', `the body is over ${maxBytes} bytes`),
+      headers: { connection: 'close' },
+      outcome: 'too_large',
+    }
   }
   const rawBody = body.bytes.toString('utf8')
   const headers = flattenHeaders(req.headers)
@@ -191,13 +217,14 @@ async function accept(
   for (const dead of run.deadLetters) deps.metrics.errors.inc({ flow: flow.doc.id, category: dead.error.category })
   if (result.status === 'duplicate') {
     deps.metrics.dedupeHits.inc({ flow: flow.doc.id })
-    return { status: 200, body: { duplicate: true, eventId: result.duplicateOf }, outcome: 'duplicate' }
+    return { status: 200, body: { duplicate: true, eventId: result.duplicateOf }, outcome: 'duplicate', recorded: true }
   }
   if (run.work.length > 0) deps.onAccepted(run.work.length)
   if (completed && run.answer && !run.retry) {
-    return { status: run.answer.status, body: run.answer.body, headers: { 'x-event-id': event.id }, outcome: 'accepted' }
+    const headers = { 'x-event-id': event.id }
+    return { status: run.answer.status, body: run.answer.body, headers, outcome: 'accepted', recorded: true }
   }
-  return { status: 202, body: { eventId: event.id }, outcome: 'accepted' }
+  return { status: 202, body: { eventId: event.id }, outcome: 'accepted', recorded: true }
 }
 
 async function reject(
@@ -210,9 +237,13 @@ async function reject(
   run: RunResult,
 ): Promise<Answer> {
   const rejection = run.rejection as NonNullable<RunResult['rejection']>
-  const diagnosis = rejection.code === 'invalid_signature' ? diagnoseRejection(flow, event, deps.services, rejection.node) : undefined
+  const diagnosis =
+    rejection.code === 'invalid_signature' ? diagnoseRejection(flow, event, deps.services, rejection.node) : undefined
   if (rejection.code === 'schema_reject') deps.metrics.schemaRejects.inc({ flow: flow.doc.id })
-  deps.metrics.errors.inc({ flow: flow.doc.id, category: rejection.code === 'malformed_json' ? 'schema_reject' : rejection.code })
+  deps.metrics.errors.inc({
+    flow: flow.doc.id,
+    category: rejection.code === 'malformed_json' ? 'schema_reject' : rejection.code,
+  })
   // Metadata only, never the unauthenticated body; the answer does not wait for this write.
   deps.store
     .recordRejection({
@@ -230,7 +261,8 @@ async function reject(
       ...(rejection.details === undefined ? {} : { details: rejection.details }),
     })
     .catch((err: unknown) => deps.logger.error({ err, requestId }, 'could not record a rejected delivery'))
-  if (diagnosis) deps.logger.warn({ requestId, flowId: flow.doc.id, node: rejection.node, diagnosis }, 'signature rejected')
+  if (diagnosis)
+    deps.logger.warn({ requestId, flowId: flow.doc.id, node: rejection.node, diagnosis }, 'signature rejected')
   const body =
     rejection.code === 'schema_reject'
       ? { error: { code: rejection.code, message: rejection.message, details: rejection.details } }
@@ -238,7 +270,36 @@ async function reject(
         ? error('invalid_signature', 'the signature is missing, stale or does not match')
         : error(rejection.code, rejection.message)
   const outcome: ReceiveOutcome = rejection.code
-  return { status: rejection.status, body, outcome }
+  return { status: rejection.status, body, outcome, recorded: true }
+}
+
+/** Refusals before the flow ran (404, 405, 413, 429, 503, 500) are recorded too: metadata only. */
+function recordRefusal(
+  deps: HookDeps,
+  answer: Answer,
+  flow: CompiledFlow | undefined,
+  requestId: string,
+  path: string,
+  req: IncomingMessage,
+): void {
+  const { code, message } = (answer.body as { error?: { code: string; message: string } }).error ?? {
+    code: answer.outcome,
+    message: '',
+  }
+  const nowMs = deps.services.now()
+  deps.store
+    .recordRejection({
+      eventId: newEventId(nowMs),
+      requestId,
+      ...(flow ? { flowId: flow.doc.id, flowVersion: flow.doc.version } : {}),
+      path,
+      receivedAt: new Date(nowMs).toISOString(),
+      status: answer.status,
+      code,
+      message,
+      sizeBytes: Number(req.headers['content-length'] ?? 0) || 0,
+    })
+    .catch((err: unknown) => deps.logger.error({ err, requestId }, 'could not record a refused delivery'))
 }
 
 function backpressure(message: string, retryAfterSec: number): Answer {

@@ -1,5 +1,5 @@
 /** @module Structured JSON logs (pino): request id, event id, flow id and version, node, timings. */
-import { pino, type Logger } from 'pino'
+import { type Logger, pino } from 'pino'
 
 export type { Logger }
 

@@ -1,6 +1,7 @@
 /** @module Masks credentials and signatures in stored and logged request headers. */
 
-const MASKED = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token)$|signature|secret|token|password/i
+const MASKED =
+  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token)$|signature|secret|token|password/i
 
 /** Keeps enough of a signature header to tell deliveries apart (its timestamp part), never the credential. */
 export function maskHeaders(headers: Record<string, string>): Record<string, string> {

@@ -1,9 +1,11 @@
 /** @module Prometheus metrics of the runtime (GET /metrics), one registry per runtime. */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { QueueFigures } from '../store/store.ts'
 
 /** Ack latency buckets: the answer to the sender should take milliseconds. */
 const ACK_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1]
+/** Gauges scraped together share one read of the queue figures. */
+const SCRAPE_REUSE_MS = 250
 const PROCESSING_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800]
 
 export type ReceiveOutcome =
@@ -27,47 +29,46 @@ export interface RuntimeMetrics {
   dedupeHits: Counter<'flow'>
   schemaRejects: Counter<'flow'>
   errors: Counter<'flow' | 'category'>
-  /** Set from the store's queue figures on every scrape. */
-  observeQueue(figures: QueueFigures): void
 }
 
 export function createMetrics(queueFigures: () => Promise<QueueFigures>): RuntimeMetrics {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'mapper_process_' })
-  const queueDepth = new Gauge({ name: 'mapper_queue_depth', help: 'Work items waiting or running', registers: [registry] })
-  const queueRetrying = new Gauge({
-    name: 'mapper_queue_retrying',
-    help: 'Work items waiting for a retry',
-    registers: [registry],
-  })
-  const queueOldest = new Gauge({
-    name: 'mapper_queue_oldest_due_seconds',
-    help: 'Age of the oldest due work item (queue lag)',
-    registers: [registry],
-  })
-  const deadLetters = new Gauge({
-    name: 'mapper_dead_letters',
-    help: 'Events on the dead-letter list',
-    registers: [registry],
-  })
-  const observeQueue = (figures: QueueFigures) => {
-    queueDepth.set(figures.pending)
-    queueRetrying.set(figures.retrying)
-    queueOldest.set(figures.oldestDueMs / 1000)
-    deadLetters.set(figures.deadLetters)
+  collectDefaultMetrics({ register: registry, prefix: 'mapper_' })
+  // Queue gauges read the store only when scraped, once per scrape however many gauges ask.
+  let scrape: { at: number; figures: Promise<QueueFigures> } | undefined
+  const figuresNow = () => {
+    const at = Date.now()
+    if (!scrape || at - scrape.at > SCRAPE_REUSE_MS) scrape = { at, figures: queueFigures() }
+    return scrape.figures
   }
-  // Gauges read the store only when scraped, so an idle runtime does no queue queries.
+  const queueGauge = (name: string, help: string, read: (figures: QueueFigures) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        this.set(read(await figuresNow()))
+      },
+    })
+  queueGauge('mapper_queue_depth', 'Work items waiting or running', (f) => f.pending)
+  queueGauge('mapper_queue_retrying', 'Work items waiting for a retry', (f) => f.retrying)
+  queueGauge(
+    'mapper_queue_oldest_due_seconds',
+    'Age of the oldest due work item (queue lag)',
+    (f) => f.oldestDueMs / 1000,
+  )
+  queueGauge('mapper_dead_letters', 'Events on the dead-letter list', (f) => f.deadLetters)
   new Gauge({
     name: 'mapper_queue_scrape_ok',
     help: '1 when the last scrape could read the queue figures',
     registers: [registry],
     async collect() {
-      try {
-        observeQueue(await queueFigures())
-        this.set(1)
-      } catch {
-        this.set(0)
-      }
+      this.set(
+        await figuresNow().then(
+          () => 1,
+          () => 0,
+        ),
+      )
     },
   })
   return {
@@ -116,6 +117,5 @@ export function createMetrics(queueFigures: () => Promise<QueueFigures>): Runtim
       labelNames: ['flow', 'category'],
       registers: [registry],
     }),
-    observeQueue,
   }
 }

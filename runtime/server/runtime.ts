@@ -10,8 +10,8 @@ import { schemaDirectory } from '../files/schema-directory.ts'
 import { nodeKinds } from '../nodes/index.ts'
 import { envSecret, envVars } from '../secrets/env-secrets.ts'
 import type { Store } from '../store/store.ts'
-import { createHttpClient } from '../worker/http-client.ts'
 import { FlowWorker } from '../worker/flow-worker.ts'
+import { createHttpClient } from '../worker/http-client.ts'
 import { createAdminApp } from './admin-app.ts'
 import { createHookHandler, HOOKS_PREFIX } from './hooks.ts'
 import { createLogger, type Logger } from './logger.ts'
@@ -62,8 +62,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const schemas = schemaDirectory(options.schemasDir)
   const syncReports = options.flowsDir ? await syncFlowFiles(store, options.flowsDir, nodeKinds, schemas) : []
   for (const report of syncReports) {
-    if (report.action === 'invalid') logger.error({ path: report.path, problems: report.problems }, 'flow file not deployed: invalid')
-    else logger.info({ path: report.path, flowId: report.flowId, flowVersion: report.version, action: report.action }, 'flow file loaded')
+    if (report.action === 'invalid')
+      logger.error({ path: report.path, problems: report.problems }, 'flow file not deployed: invalid')
+    else
+      logger.info(
+        { path: report.path, flowId: report.flowId, flowVersion: report.version, action: report.action },
+        'flow file loaded',
+      )
   }
   const registry = new FlowRegistry(store, nodeKinds, schemas)
   await registry.refresh()

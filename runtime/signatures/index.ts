@@ -1,7 +1,7 @@
 /** @module Checks who sent a webhook (stripe, standard-webhooks, hmac, bearer), and signs outgoing deliveries. */
 import type { SignatureCheck, SignatureVerdict } from '../model/node-kind.ts'
-import { signatureSchemes } from './schemes.ts'
 import { verifyWithScheme } from './scheme.ts'
+import { signatureSchemes } from './schemes.ts'
 import type { SignedRequest } from './signed-request.ts'
 
 export { type SignDeliveryOptions, signDelivery } from './sign-delivery.ts'

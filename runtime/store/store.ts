@@ -212,7 +212,9 @@ export interface Store {
 export class VersionConflict extends Error {
   readonly latest: number
   constructor(flowId: string, attempted: number, latest: number) {
-    super(`flow ${flowId}: version ${attempted} conflicts with the latest saved version ${latest} (expected ${latest + 1})`)
+    super(
+      `flow ${flowId}: version ${attempted} conflicts with the latest saved version ${latest} (expected ${latest + 1})`,
+    )
     this.name = 'VersionConflict'
     this.latest = latest
   }

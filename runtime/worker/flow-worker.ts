@@ -68,7 +68,12 @@ export class FlowWorker {
       let items: WorkItem[] = []
       if (room > 0) {
         try {
-          items = await this.deps.store.lease(this.options.owner, room, this.leaseMs, new Date(this.deps.services.now()))
+          items = await this.deps.store.lease(
+            this.options.owner,
+            room,
+            this.leaseMs,
+            new Date(this.deps.services.now()),
+          )
         } catch (error) {
           this.deps.logger.error({ err: error }, 'leasing work failed')
         }
@@ -106,7 +111,12 @@ export class FlowWorker {
 
   private async process(item: WorkItem): Promise<void> {
     const { store, registry, services, metrics, logger } = this.deps
-    const log = logger.child({ eventId: item.eventId, flowId: item.flowId, flowVersion: item.flowVersion, node: item.node })
+    const log = logger.child({
+      eventId: item.eventId,
+      flowId: item.flowId,
+      flowVersion: item.flowVersion,
+      node: item.node,
+    })
     try {
       const flow = await registry.version(item.flowId, item.flowVersion)
       const stored = await store.getEvent(item.eventId)
@@ -133,17 +143,36 @@ export class FlowWorker {
           error: run.retry.error,
         })
         metrics.retries.inc({ flow: item.flowId, node: item.node })
-        log.warn({ attempt: item.attempt, nextAttemptAt: new Date(run.retry.at).toISOString(), error: run.retry.error.message, ms }, 'attempt failed, retry scheduled')
+        log.warn(
+          {
+            attempt: item.attempt,
+            nextAttemptAt: new Date(run.retry.at).toISOString(),
+            error: run.retry.error.message,
+            ms,
+          },
+          'attempt failed, retry scheduled',
+        )
         return
       }
-      await store.complete(item, { steps: run.steps, next: run.work, deadLetters: run.deadLetters, lineage: run.lineage })
+      await store.complete(item, {
+        steps: run.steps,
+        next: run.work,
+        deadLetters: run.deadLetters,
+        lineage: run.lineage,
+      })
       for (const dead of run.deadLetters) {
         metrics.errors.inc({ flow: item.flowId, category: dead.error.category })
-        log.error({ deadNode: dead.node, category: dead.error.category, error: dead.error.message }, 'event moved to the dead letters')
+        log.error(
+          { deadNode: dead.node, category: dead.error.category, error: dead.error.message },
+          'event moved to the dead letters',
+        )
       }
       if (run.work.length === 0) {
         const status = run.deadLetters.length > 0 ? 'dead' : 'completed'
-        metrics.processingLatency.observe({ flow: item.flowId, status }, (services.now() - Date.parse(stored.receivedAt)) / 1000)
+        metrics.processingLatency.observe(
+          { flow: item.flowId, status },
+          (services.now() - Date.parse(stored.receivedAt)) / 1000,
+        )
       } else {
         this.wake()
       }

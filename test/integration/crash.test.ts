@@ -32,7 +32,13 @@ describe('a crash in the middle of a burst', () => {
     flow.trigger.rateLimit = { perSecond: 100_000, burst: 100_000 }
     for (const node of flow.nodes) if (node.kind === 'http') node.config.retry = { delaysMs: [0, 100, 200, 400, 800] }
     writeFileSync(join(flowsDir, 'conduit-reports.flow.json'), canonicalJson(flow))
-    const env = { CONDUIT_WEBHOOK_SECRET: SECRET, CRM_API_KEY: 'k', MAPPER_VAR_CRM_BASE_URL: mock.url, MAPPER_ADMIN_TOKEN: 'crash-admin', MAPPER_LOG_LEVEL: 'warn' }
+    const env = {
+      CONDUIT_WEBHOOK_SECRET: SECRET,
+      CRM_API_KEY: 'k',
+      MAPPER_VAR_CRM_BASE_URL: mock.url,
+      MAPPER_ADMIN_TOKEN: 'crash-admin',
+      MAPPER_LOG_LEVEL: 'warn',
+    }
     const start = () => startServeProcess({ flowsDir, dataDir, env, args: ['--lease-ms', '2000'] })
     server = await start()
 

@@ -70,7 +70,9 @@ describe('the runtime over real HTTP and a real SQLite file', () => {
         expect(event.status).toBe('completed')
         expect(event.rawBody).toBe(body)
         expect(event.headers['conduit-signature']).not.toContain('v1=')
-        const call = mock.requests.find((r) => r.headers['idempotency-key'] === `${answer.body.eventId}:${event.steps.at(-1).node}`)
+        const call = mock.requests.find(
+          (r) => r.headers['idempotency-key'] === `${answer.body.eventId}:${event.steps.at(-1).node}`,
+        )
         expect(call?.method).toBe(method)
         expect(call?.path).toBe(path)
         expect(call?.headers['x-api-key']).toBe('crm-key')
@@ -112,7 +114,11 @@ describe('the runtime over real HTTP and a real SQLite file', () => {
   })
 
   it('delivers on the third attempt when the downstream answers 503, 503, 200, and records each attempt', async () => {
-    mock.script('/reports/rep-retry', [{ status: 503 }, { status: 503, headers: { 'retry-after': '0' } }, { status: 200, body: { ok: 1 } }])
+    mock.script('/reports/rep-retry', [
+      { status: 503 },
+      { status: 503, headers: { 'retry-after': '0' } },
+      { status: 200, body: { ok: 1 } },
+    ])
     const body = JSON.stringify({
       id: 'evt_retry_1',
       type: 'report.completed',
@@ -125,9 +131,15 @@ describe('the runtime over real HTTP and a real SQLite file', () => {
     expect(event.status).toBe('completed')
     const attempts = event.steps.filter((s: { node: string }) => s.node === 'crm-report')
     expect(attempts.map((s: { attempt: number }) => s.attempt)).toEqual([1, 2, 3])
-    expect(attempts.map((s: { error?: { category: string } }) => s.error?.category ?? 'ok')).toEqual(['retriable', 'retriable', 'ok'])
+    expect(attempts.map((s: { error?: { category: string } }) => s.error?.category ?? 'ok')).toEqual([
+      'retriable',
+      'retriable',
+      'ok',
+    ])
     expect(mock.requests.filter((r) => r.path === '/reports/rep-retry')).toHaveLength(3)
-    const keys = new Set(mock.requests.filter((r) => r.path === '/reports/rep-retry').map((r) => r.headers['idempotency-key']))
+    const keys = new Set(
+      mock.requests.filter((r) => r.path === '/reports/rep-retry').map((r) => r.headers['idempotency-key']),
+    )
     expect(keys.size).toBe(1)
   })
 
@@ -143,7 +155,10 @@ describe('the runtime over real HTTP and a real SQLite file', () => {
     const event = await waitForEvent(rt, answer.body.eventId)
     expect(event.status).toBe('dead')
     expect(event.deadLetters).toHaveLength(1)
-    expect(event.deadLetters[0]).toMatchObject({ node: 'crm-report', error: { category: 'non_retriable', status: 400 } })
+    expect(event.deadLetters[0]).toMatchObject({
+      node: 'crm-report',
+      error: { category: 'non_retriable', status: 400 },
+    })
     expect(mock.requests.filter((r) => r.path === '/reports/rep-bad')).toHaveLength(1)
     const list = await rt.api('/api/dead-letters?flow=conduit-fast')
     expect(list.items.map((d: { eventId: string }) => d.eventId)).toContain(answer.body.eventId)
@@ -177,15 +192,27 @@ describe('the runtime over real HTTP and a real SQLite file', () => {
         'conduit-signature': stripeHeader(CONDUIT_SECRET, body, Math.floor(Date.now() / 1000) - 3600),
       })
       expect(stale.status).toBe(401)
-      const rejected = await rt.api('/api/events?status=rejected&flow=conduit-reports&limit=10')
-      const staleRecord = await rt.api(`/api/events/${rejected.items[0].id}`)
+      // Refusals are recorded without holding up the answer: look until the record is there.
+      let staleItem: { id: string } | undefined
+      for (let tries = 0; !staleItem && tries < 50; tries++) {
+        const rejected = await rt.api('/api/events?status=rejected&flow=conduit-reports&limit=50')
+        staleItem = rejected.items.find((e: { requestId: string }) => e.requestId === stale.headers.get('x-request-id'))
+        if (!staleItem) await new Promise((r) => setTimeout(r, 20))
+      }
+      if (!staleItem) throw new Error('the stale delivery was not recorded')
+      const staleRecord = await rt.api(`/api/events/${staleItem.id}`)
       expect(staleRecord.rawBody).toBeNull()
       expect(staleRecord.rejection.diagnosis.findings.map((f: { cause: string }) => f.cause)).toContain('clock_skew')
       expect(Math.round(staleRecord.rejection.diagnosis.clockOffsetSec / 60)).toBe(-60)
     })
 
     it('422 schema_reject with details naming the field path', async () => {
-      const body = JSON.stringify({ id: 'evt_row_422', type: 'report.completed', createdAt: '2026-01-17T12:05:00.000Z', data: { jobId: 'j' } })
+      const body = JSON.stringify({
+        id: 'evt_row_422',
+        type: 'report.completed',
+        createdAt: '2026-01-17T12:05:00.000Z',
+        data: { jobId: 'j' },
+      })
       const answer = await sendConduit(body)
       expect(answer.status).toBe(422)
       expect(answer.body.error.code).toBe('schema_reject')
@@ -233,9 +260,15 @@ describe('the runtime over real HTTP and a real SQLite file', () => {
     await waitForEvent(rt, answer.body.eventId)
     const lines = readLog(rt)
     const line = lines.find((l) => l.eventId === answer.body.eventId && l.msg === 'webhook answered')
-    expect(line).toMatchObject({ flowId: 'conduit-reports', status: 202, requestId: answer.headers.get('x-request-id') })
+    expect(line).toMatchObject({
+      flowId: 'conduit-reports',
+      status: 202,
+      requestId: answer.headers.get('x-request-id'),
+    })
     expect(typeof line?.flowVersion).toBe('number')
-    expect(lines.some((l) => l.eventId === answer.body.eventId && l.msg === 'work done' && l.node === 'crm-report')).toBe(true)
+    expect(
+      lines.some((l) => l.eventId === answer.body.eventId && l.msg === 'work done' && l.node === 'crm-report'),
+    ).toBe(true)
     expect(JSON.stringify(lines)).not.toContain(CONDUIT_SECRET)
   })
 
@@ -269,7 +302,9 @@ describe('backpressure', () => {
       let retryAfter: string | null = null
       for (let i = 0; i < 4; i++) {
         const body = withId('conduit/report.completed.json', `evt_bp_${i}`)
-        const answer = await rt.post('/hooks/conduit/reports', body, { 'conduit-signature': stripeHeader(CONDUIT_SECRET, body) })
+        const answer = await rt.post('/hooks/conduit/reports', body, {
+          'conduit-signature': stripeHeader(CONDUIT_SECRET, body),
+        })
         statuses.push(answer.status)
         if (answer.status === 503) retryAfter = answer.headers.get('retry-after')
       }

@@ -244,6 +244,14 @@ describe('mapper send', () => {
     ).rejects.toThrow(/CONDUIT_WEBHOOK_SECRET/)
   })
 
+  it('paces deliveries to --rate', async () => {
+    const report = await runSend({ ...conduit(), secret: STRIPE_SECRET, generate: 'conduit', count: 11, rate: 50 })
+    expect(report.byStatus).toEqual({ '202': 11 })
+    // The 11th delivery is due 10 / 50 s = 200 ms after the first.
+    expect(report.durationMs).toBeGreaterThanOrEqual(190)
+    expect(report.rate).toBeLessThanOrEqual(60)
+  })
+
   it('reports network failures as unexpected', async () => {
     const report = await runSend({ url: 'http://127.0.0.1:9/hooks/x', generate: 'conduit', count: 2, timeoutMs: 2000 })
     expect(report.networkErrors).toBe(2)

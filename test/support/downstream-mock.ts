@@ -34,9 +34,17 @@ export async function startDownstreamMock(): Promise<DownstreamMock> {
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const path = (req.url ?? '/').split('?')[0] ?? '/'
-      requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body: Buffer.concat(chunks).toString(), at: Date.now() })
+      requests.push({
+        method: req.method ?? 'GET',
+        path,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+        at: Date.now(),
+      })
       const script = scripts.get(path)
-      const answer = script ? (script.answers[Math.min(script.served++, script.answers.length - 1)] as MockAnswer) : { status: 200, body: {} }
+      const answer = script
+        ? (script.answers[Math.min(script.served++, script.answers.length - 1)] as MockAnswer)
+        : { status: 200, body: {} }
       const send = () => {
         res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers })
         res.end(answer.body === undefined ? '' : JSON.stringify(answer.body))
@@ -55,7 +63,8 @@ export async function startDownstreamMock(): Promise<DownstreamMock> {
       const deadline = Date.now() + timeoutMs
       const matching = () => (path === undefined ? requests : requests.filter((r) => r.path === path))
       while (matching().length < count) {
-        if (Date.now() > deadline) throw new Error(`downstream saw ${matching().length} of ${count} requests in ${timeoutMs} ms`)
+        if (Date.now() > deadline)
+          throw new Error(`downstream saw ${matching().length} of ${count} requests in ${timeoutMs} ms`)
         await new Promise((r) => setTimeout(r, 20))
       }
       return matching()

@@ -1,12 +1,12 @@
 /** @module Starts a real runtime for a test: a temp data dir, real SQLite, real HTTP on 127.0.0.1. */
 import { createHmac } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { canonicalJson } from '../../runtime/model/canonical-json.ts'
 import type { FlowDocument } from '../../runtime/model/types.ts'
-import { startRuntime, type Runtime, type RuntimeOptions } from '../../runtime/server/runtime.ts'
+import { type Runtime, type RuntimeOptions, startRuntime } from '../../runtime/server/runtime.ts'
 import { openStore } from '../../runtime/store/open-store.ts'
 import { readFlow, SCHEMAS_DIR } from './paths.ts'
 
@@ -17,7 +17,11 @@ export interface TestRuntime {
   runtime: Runtime
   dataDir: string
   logFile: string
-  post(path: string, body: string, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>
+  post(
+    path: string,
+    body: string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>
   api(path: string): Promise<any>
   stop(): Promise<void>
 }

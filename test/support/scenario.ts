@@ -5,12 +5,12 @@ import { resolve } from 'node:path'
 import { compileFlow } from '../../runtime/engine/compile.ts'
 import { runGuard, runWork } from '../../runtime/engine/run.ts'
 import type { DeadLetter, EngineEvent, Rejection, Step, WorkStart } from '../../runtime/engine/types.ts'
+import { schemaDirectory } from '../../runtime/files/schema-directory.ts'
 import type { Lineage, OutboundRequest } from '../../runtime/model/node-kind.ts'
 import type { FlowDocument } from '../../runtime/model/types.ts'
 import { nodeKinds } from '../../runtime/nodes/index.ts'
-import { schemaDirectory } from '../../runtime/files/schema-directory.ts'
 import { fakeServices } from './fake-services.ts'
-import { readFixture, REPO_ROOT, SCHEMAS_DIR } from './paths.ts'
+import { REPO_ROOT, readFixture, SCHEMAS_DIR } from './paths.ts'
 
 export interface Scenario {
   name: string
@@ -50,9 +50,11 @@ export interface ScenarioOutcome {
 }
 
 export async function runScenario(scenario: Scenario): Promise<ScenarioOutcome> {
-  const doc = (typeof scenario.flow === 'string'
-    ? JSON.parse(readFileSync(resolve(REPO_ROOT, scenario.flow), 'utf8'))
-    : scenario.flow) as FlowDocument
+  const doc = (
+    typeof scenario.flow === 'string'
+      ? JSON.parse(readFileSync(resolve(REPO_ROOT, scenario.flow), 'utf8'))
+      : scenario.flow
+  ) as FlowDocument
   const flow = compileFlow(doc, { kinds: nodeKinds, schemas: schemaDirectory(SCHEMAS_DIR) })
   const nowMs = Date.parse(scenario.clock)
   const services = fakeServices({
@@ -64,7 +66,8 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioOutcome> 
         : { status: d.status, headers: d.headers ?? {}, body: d.body === undefined ? '' : JSON.stringify(d.body) },
     ),
   })
-  for (const [key, eventId] of Object.entries(scenario.claimed ?? {})) services.claims.set(key.replace('|', '\u0000'), eventId)
+  for (const [key, eventId] of Object.entries(scenario.claimed ?? {}))
+    services.claims.set(key.replace('|', '\u0000'), eventId)
 
   const rawBody = buildBody(scenario)
   const headers = { 'content-type': 'application/json', ...lowerKeys(scenario.request.headers ?? {}) }
@@ -83,7 +86,14 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioOutcome> 
   const deadLetters = [...guard.deadLetters]
   const lineage = { ...guard.lineage }
   if (guard.rejection) {
-    return { answer: guard.rejection.status, rejection: guard.rejection, steps, requests: services.requests, deadLetters, lineage }
+    return {
+      answer: guard.rejection.status,
+      rejection: guard.rejection,
+      steps,
+      requests: services.requests,
+      deadLetters,
+      lineage,
+    }
   }
   const queue: Array<{ start: WorkStart; attempt: number }> = guard.work.map((start) => ({ start, attempt: 1 }))
   for (let item = queue.shift(); item !== undefined; item = queue.shift()) {

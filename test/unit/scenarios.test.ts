@@ -15,7 +15,8 @@ describe('golden scenarios', () => {
     for (const name of ['report.completed', 'report.failed', 'matching.completed', 'matching.failed']) {
       expect(fixtures).toContain(`conduit/${name}.json`)
     }
-    for (const name of ['completed', 'failed', 'cancelled', 'progress']) expect(fixtures).toContain(`video/${name}.json`)
+    for (const name of ['completed', 'failed', 'cancelled', 'progress'])
+      expect(fixtures).toContain(`video/${name}.json`)
   })
 
   for (const scenario of scenarios) {

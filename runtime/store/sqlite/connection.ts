@@ -4,6 +4,9 @@ import Sqlite from 'better-sqlite3'
 /** The database file inside the store's directory. */
 export const DATABASE_FILE = 'mapper.db'
 
+/** The writer's page cache (KiB): a group of a few thousand accepts stays in memory until its commit. */
+export const WRITER_CACHE_KIB = 32 * 1024
+
 /** How long a statement waits for another connection's lock (another process on the same file) before failing. */
 export const BUSY_TIMEOUT_MS = 5_000
 
@@ -16,6 +19,9 @@ export function openWriterConnection(file: string): Sqlite.Database {
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = FULL')
   db.pragma('foreign_keys = ON')
+  db.pragma(`cache_size = -${WRITER_CACHE_KIB}`)
+  // Savepoint journals (see writer-thread.ts) stay in memory rather than in temporary files.
+  db.pragma('temp_store = MEMORY')
   return db
 }
 

@@ -63,7 +63,10 @@ function prepareStatements(db: Sqlite.Database) {
       'SELECT * FROM dead_letters WHERE event_id = ? ORDER BY created_at, id',
     ),
     pendingWork: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM work_items WHERE event_id = ?'),
-    queue: db.prepare<[{ now: number }], { pending: number; leased: number; retrying: number; oldest_due: number | null }>(`
+    queue: db.prepare<
+      [{ now: number }],
+      { pending: number; leased: number; retrying: number; oldest_due: number | null }
+    >(`
       SELECT COUNT(*) AS pending,
              COALESCE(SUM(lease_owner IS NOT NULL AND lease_expires_at > @now), 0) AS leased,
              COALESCE(SUM(attempt > 1), 0) AS retrying,

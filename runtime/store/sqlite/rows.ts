@@ -3,13 +3,7 @@ import type { Step, WorkStart } from '../../engine/types.ts'
 import type { Lineage } from '../../model/node-kind.ts'
 import type { StepErrorInfo } from '../../model/step-error.ts'
 import type { FlowDocument } from '../../model/types.ts'
-import type {
-  EventStatus,
-  FlowVersionRecord,
-  StoredDeadLetter,
-  StoredEvent,
-  WorkItem,
-} from '../store.ts'
+import type { EventStatus, FlowVersionRecord, StoredDeadLetter, StoredEvent, WorkItem } from '../store.ts'
 
 /** An ISO time as stored; a time that does not parse is a caller's bug and must not be stored as NaN. */
 export function toMs(iso: string): number {
@@ -140,7 +134,13 @@ export interface FlowVersionRow {
 }
 
 export function flowVersionFromRow(row: FlowVersionRow): Omit<FlowVersionRecord, 'document'> {
-  return { flowId: row.flow_id, version: row.version, hash: row.hash, savedAt: toIso(row.saved_at), savedBy: row.saved_by }
+  return {
+    flowId: row.flow_id,
+    version: row.version,
+    hash: row.hash,
+    savedAt: toIso(row.saved_at),
+    savedBy: row.saved_by,
+  }
 }
 
 export function flowVersionWithDocument(row: FlowVersionRow & { document: string }): FlowVersionRecord {

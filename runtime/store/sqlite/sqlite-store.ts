@@ -4,7 +4,9 @@
  * Why a writer thread: with `synchronous = FULL` every commit waits for an fsync, and better-sqlite3 is
  * synchronous, so writing on the main thread would stall the event loop for every 202. The writer runs
  * every write that arrived meanwhile in one transaction (group commit): one fsync answers them all.
- * Measured on this project: one commit per request ≈ 2.9k accepts/s; group commit ≈ 15k accepts/s.
+ * Measured here (2 vCPUs, 5,000 accepts): one at a time ≈ 1k/s (an fsync each); 100 in flight ≈ 6k/s in
+ * about 70 commits; the writer's CPU (≈ 65 µs per accept: 1 event, 3 steps, 1 claim, 1 work item) is the
+ * limit then, not the disk.
  */
 import { createHash } from 'node:crypto'
 import { mkdirSync } from 'node:fs'

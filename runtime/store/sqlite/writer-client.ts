@@ -57,21 +57,30 @@ export class WriterClient {
 
   /** Starts the writer thread; resolves once it has opened and migrated the database. */
   static async start(options: WriterOptions): Promise<WriterClient> {
+    // No inherited execArgv: the entry file sets up TypeScript itself, and a parent's flags (vitest's,
+    // an inspector port) have no business in the writer.
     const worker = new Worker(WRITER_ENTRY, { workerData: options, execArgv: [] })
+    let onMessage: (message: FromWriter) => void = () => {}
+    let onError: (error: Error) => void = () => {}
+    let onExit: (code: number) => void = () => {}
     const migrationsApplied = await new Promise<string[]>((resolve, reject) => {
-      const onMessage = (message: FromWriter) => {
+      onMessage = (message) => {
         if (message.type === 'ready') resolve(message.migrationsApplied)
         else if (message.type === 'fatal') reject(new WriteFailed(message.failure))
         else reject(new Error(`the SQLite writer thread said ${message.type} before ready`))
       }
-      worker.once('message', onMessage)
-      worker.once('error', reject)
-      worker.once('exit', (code) => reject(new Error(`the SQLite writer thread exited (code ${code}) before ready`)))
-    }).catch(async (error: unknown) => {
-      await worker.terminate()
-      throw error
+      onError = reject
+      onExit = (code) => reject(new Error(`the SQLite writer thread exited (code ${code}) before ready`))
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit)
     })
-    worker.removeAllListeners()
+      .catch(async (error: unknown) => {
+        await worker.terminate()
+        throw error
+      })
+      .finally(() => {
+        // Only our own listeners: removeAllListeners() would also drop the ones Worker keeps for itself.
+        worker.off('message', onMessage).off('error', onError).off('exit', onExit)
+      })
     return new WriterClient(worker, migrationsApplied)
   }
 

@@ -18,7 +18,14 @@ export type WriteCommand =
   | { op: 'complete'; item: WorkItem; outcome: WorkOutcome; now: number }
   | { op: 'retry'; item: WorkItem; plan: RetryPlan; now: number }
   | { op: 'releaseLeases'; owner: string }
-  | { op: 'saveFlowVersion'; document: FlowDocument; canonical: string; hash: string; savedBy: string | null; now: number }
+  | {
+      op: 'saveFlowVersion'
+      document: FlowDocument
+      canonical: string
+      hash: string
+      savedBy: string | null
+      now: number
+    }
   | { op: 'deployFlow'; flowId: string; version: number; now: number }
   | { op: 'purgeRawPayloads'; flowId: string; before: number }
   | { op: 'purgeExpiredClaims'; now: number }

@@ -118,8 +118,10 @@ export function prepareWrites(db: Sqlite.Database): RunWrite {
     ),
   }
 
-  function appendSteps(eventId: string, steps: Step[]): void {
-    let seq = statements.lastStepSeq.get(eventId)?.seq ?? 0
+  /** Numbers the steps after the event's last one; `after` is known for a new event (0) and saves a query. */
+  function appendSteps(eventId: string, steps: Step[], after?: number): void {
+    if (steps.length === 0) return
+    let seq = after ?? statements.lastStepSeq.get(eventId)?.seq ?? 0
     for (const step of steps) {
       seq += 1
       statements.insertStep.run({
@@ -213,7 +215,7 @@ export function prepareWrites(db: Sqlite.Database): RunWrite {
       test: delivery.test ? 1 : 0,
       rejection: null,
     })
-    appendSteps(delivery.eventId, delivery.steps)
+    appendSteps(delivery.eventId, delivery.steps, 0)
     mergeLineage(delivery.eventId, delivery.lineage)
     if (holder === undefined) {
       for (const claim of delivery.claims) {

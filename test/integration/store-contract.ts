@@ -1,0 +1,768 @@
+/**
+ * @module The behaviour every Store must have, as one vitest suite: `describeStoreContract('sqlite', open)`.
+ *
+ * Clocks: the work an accepted delivery queues is due from its `receivedAt`, and its claims are judged
+ * expired against `receivedAt` too (the engine's clock, not the store's), so a store behaves the same under
+ * a test's fixed clock. Follow-up work queued by `complete` is due at once. Deliveries are received around
+ * the real time and leases are mostly taken a minute later, so nothing here depends on sub-second timing.
+ */
+import { createHash, randomUUID } from 'node:crypto'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { DeadLetter, DedupeClaim, Step, WorkStart } from '../../runtime/engine/types.ts'
+import { canonicalJson } from '../../runtime/model/canonical-json.ts'
+import type { FlowDocument } from '../../runtime/model/types.ts'
+import {
+  type AcceptedDelivery,
+  type RejectedDelivery,
+  type Store,
+  VersionConflict,
+  type WorkItem,
+  type WorkOutcome,
+} from '../../runtime/store/store.ts'
+
+export interface OpenedStore {
+  store: Store
+  /** Opens the same data again (after `store.close()`), for the durability checks. */
+  reopen?: () => Promise<Store>
+  /** Closes whatever is still open and removes the data. */
+  cleanup: () => Promise<void>
+}
+
+const MINUTE = 60_000
+const DAY = 24 * 60 * MINUTE
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+// --- factories
+
+export function flowDocument(id: string, version: number, name = `Flow ${id}`): FlowDocument {
+  return {
+    schemaVersion: 1,
+    id,
+    version,
+    name,
+    trigger: { path: `${id}/events` },
+    nodes: [
+      {
+        id: 'verify',
+        kind: 'verify',
+        config: { scheme: 'bearer', secret: { ref: 'TOKEN' } },
+        position: { x: 0, y: 0 },
+      },
+      { id: 'map', kind: 'transform', config: { expression: `{ "v": ${version} }` }, position: { x: 200, y: 0 } },
+    ],
+    edges: [{ from: 'verify', port: 'ok', to: 'map' }],
+  }
+}
+
+export function step(node: string, overrides: Partial<Step> = {}): Step {
+  return {
+    node,
+    kind: 'verify',
+    phase: 'guard',
+    port: 'ok',
+    attempt: 1,
+    startedAt: iso(Date.now()),
+    durationMs: 0.25,
+    input: { id: 'ord_1' },
+    output: { id: 'ord_1' },
+    ...overrides,
+  }
+}
+
+export function claim(key: string, expiresAtMs: number, scope = 'orders/dedupe'): DedupeClaim {
+  return { scope, key, ttlSec: Math.max(0, Math.round((expiresAtMs - Date.now()) / 1000)), expiresAt: iso(expiresAtMs) }
+}
+
+export function workStart(node: string, payload: unknown = { id: 'ord_1' }): WorkStart {
+  return { node, message: { payload, lineage: { id: ['id'] } } }
+}
+
+export function deadLetter(node: string, message = 'downstream said 400'): DeadLetter {
+  return { node, error: { category: 'non_retriable', message, status: 400 }, message: { payload: { id: 'ord_1' } } }
+}
+
+/** A delivery that passed its guards; by default with nothing queued (so it is completed at once). */
+export function delivery(overrides: Partial<AcceptedDelivery> = {}): AcceptedDelivery {
+  const eventId = overrides.eventId ?? `evt_${randomUUID()}`
+  return {
+    eventId,
+    requestId: `req_${randomUUID()}`,
+    flowId: 'orders',
+    flowVersion: 1,
+    path: 'orders/events',
+    receivedAt: iso(Date.now()),
+    headers: { 'content-type': 'application/json', authorization: '***' },
+    rawBody: JSON.stringify({ id: 'ord_1', total: 12.5, note: 'café' }),
+    steps: [step('verify'), step('dedupe', { kind: 'dedupe', port: 'new' })],
+    claims: [],
+    work: [],
+    deadLetters: [],
+    lineage: {},
+    ...overrides,
+  }
+}
+
+export function rejection(overrides: Partial<RejectedDelivery> = {}): RejectedDelivery {
+  return {
+    eventId: `evt_${randomUUID()}`,
+    requestId: `req_${randomUUID()}`,
+    flowId: 'orders',
+    flowVersion: 1,
+    path: 'orders/events',
+    receivedAt: iso(Date.now()),
+    status: 401,
+    code: 'invalid_signature',
+    message: 'no signature matched',
+    sizeBytes: 321,
+    diagnosis: { hint: 'the secret looks rotated' },
+    ...overrides,
+  }
+}
+
+export function outcome(overrides: Partial<WorkOutcome> = {}): WorkOutcome {
+  return { steps: [], next: [], deadLetters: [], lineage: {}, ...overrides }
+}
+
+function workStep(node: string, overrides: Partial<Step> = {}): Step {
+  return step(node, { kind: 'transform', phase: 'work', ...overrides })
+}
+
+// --- the suite
+
+export function describeStoreContract(name: string, open: () => Promise<OpenedStore>): void {
+  describe(`${name} store contract`, () => {
+    let opened: OpenedStore
+    let store: Store
+    /** A lease time safely after every delivery received so far. */
+    let later: () => Date
+
+    beforeEach(async () => {
+      opened = await open()
+      store = opened.store
+      later = () => new Date(Date.now() + MINUTE)
+    })
+
+    afterEach(async () => {
+      await opened.cleanup()
+    })
+
+    /** Accepts a delivery with one queued node and leases its item. */
+    async function acceptAndLease(owner = 'worker-a', overrides: Partial<AcceptedDelivery> = {}) {
+      const accepted = delivery({ work: [workStart('map')], ...overrides })
+      await store.accept(accepted)
+      const [item] = await store.lease(owner, 1, 30_000, later())
+      if (!item) throw new Error('nothing was leased')
+      return { delivery: accepted, item }
+    }
+
+    describe('flows', () => {
+      it('saves version 1 of a new flow with the SHA-256 of its canonical document', async () => {
+        const doc = flowDocument('orders', 1)
+        const saved = await store.saveFlowVersion(doc, 'ana')
+        const hash = createHash('sha256').update(canonicalJson(doc)).digest('hex')
+        expect(saved).toMatchObject({ flowId: 'orders', version: 1, hash, savedBy: 'ana', document: doc })
+        expect(Number.isNaN(Date.parse(saved.savedAt))).toBe(false)
+        expect(await store.getFlowVersion('orders', 1)).toEqual(saved)
+        expect(await store.latestFlowVersion('orders')).toEqual(saved)
+        expect(await store.getFlowVersion('orders', 2)).toBeUndefined()
+        expect(await store.latestFlowVersion('nothing')).toBeUndefined()
+      })
+
+      it('refuses a version that is not the latest + 1 with a VersionConflict naming the latest', async () => {
+        await expect(store.saveFlowVersion(flowDocument('orders', 2), null)).rejects.toBeInstanceOf(VersionConflict)
+        await store.saveFlowVersion(flowDocument('orders', 1), null)
+        const again = store.saveFlowVersion(flowDocument('orders', 1), null)
+        await expect(again).rejects.toBeInstanceOf(VersionConflict)
+        await expect(again).rejects.toMatchObject({ latest: 1 })
+        await expect(store.saveFlowVersion(flowDocument('orders', 3), null)).rejects.toMatchObject({ latest: 1 })
+        expect((await store.listFlowVersions('orders')).map((v) => v.version)).toEqual([1])
+      })
+
+      it('lets exactly one of two concurrent saves from the same base win', async () => {
+        await store.saveFlowVersion(flowDocument('orders', 1), 'ana')
+        const results = await Promise.allSettled([
+          store.saveFlowVersion(flowDocument('orders', 2, 'from ana'), 'ana'),
+          store.saveFlowVersion(flowDocument('orders', 2, 'from bo'), 'bo'),
+        ])
+        const won = results.filter((r) => r.status === 'fulfilled')
+        const lost = results.filter((r) => r.status === 'rejected')
+        expect(won).toHaveLength(1)
+        expect(lost).toHaveLength(1)
+        expect((lost[0] as PromiseRejectedResult).reason).toBeInstanceOf(VersionConflict)
+        expect((await store.latestFlowVersion('orders'))?.version).toBe(2)
+      })
+
+      it('lists the versions of a flow in order, without their documents', async () => {
+        await store.saveFlowVersion(flowDocument('orders', 1), 'ana')
+        await store.saveFlowVersion(flowDocument('orders', 2), 'bo')
+        const versions = await store.listFlowVersions('orders')
+        expect(versions.map((v) => [v.version, v.savedBy])).toEqual([
+          [1, 'ana'],
+          [2, 'bo'],
+        ])
+        expect(versions[0]).not.toHaveProperty('document')
+        expect(versions[0]?.hash).not.toBe(versions[1]?.hash)
+        expect(await store.listFlowVersions('nothing')).toEqual([])
+      })
+
+      it('deploys a version, moves the deployment on redeploy, and lists flows with their newest version', async () => {
+        await store.saveFlowVersion(flowDocument('orders', 1, 'Orders'), null)
+        await store.saveFlowVersion(flowDocument('orders', 2, 'Orders v2'), null)
+        await store.saveFlowVersion(flowDocument('invoices', 1, 'Invoices'), null)
+        expect(await store.deployedFlows()).toEqual(new Map())
+        await store.deployFlow('orders', 1)
+        expect(await store.deployedFlows()).toEqual(new Map([['orders', 1]]))
+        await store.deployFlow('orders', 2)
+        expect(await store.deployedFlows()).toEqual(new Map([['orders', 2]]))
+        const flows = await store.listFlows()
+        expect([...flows].sort((a, b) => a.id.localeCompare(b.id))).toEqual([
+          { id: 'invoices', name: 'Invoices', version: 1, deployedVersion: null },
+          { id: 'orders', name: 'Orders v2', version: 2, deployedVersion: 2 },
+        ])
+      })
+
+      it('refuses to deploy a version that was never saved', async () => {
+        await store.saveFlowVersion(flowDocument('orders', 1), null)
+        await expect(store.deployFlow('orders', 2)).rejects.toThrow()
+        await expect(store.deployFlow('nothing', 1)).rejects.toThrow()
+        expect(await store.deployedFlows()).toEqual(new Map())
+      })
+    })
+
+    describe('accepting deliveries', () => {
+      it('keeps the raw body, masked headers, guard steps, lineage and queued work of an accepted delivery', async () => {
+        const accepted = delivery({
+          work: [workStart('map'), workStart('audit')],
+          lineage: { route: { type: ['type'] } },
+          test: true,
+        })
+        expect(await store.accept(accepted)).toEqual({ status: 'accepted', eventId: accepted.eventId })
+        const event = await store.getEvent(accepted.eventId)
+        expect(event).toMatchObject({
+          id: accepted.eventId,
+          requestId: accepted.requestId,
+          flowId: 'orders',
+          flowVersion: 1,
+          path: 'orders/events',
+          status: 'accepted',
+          receivedAt: accepted.receivedAt,
+          headers: accepted.headers,
+          rawBody: accepted.rawBody,
+          sizeBytes: Buffer.byteLength(accepted.rawBody),
+          duplicateOf: null,
+          test: true,
+          rejection: null,
+          steps: accepted.steps,
+          lineage: { route: { type: ['type'] } },
+          deadLetters: [],
+          pendingWork: 2,
+        })
+        expect(Number.isNaN(Date.parse(event?.updatedAt ?? ''))).toBe(false)
+      })
+
+      it('marks a delivery with nothing queued completed, and one whose guards dead-lettered dead', async () => {
+        const done = delivery()
+        expect(await store.accept(done)).toEqual({ status: 'completed', eventId: done.eventId })
+        const dead = delivery({ deadLetters: [deadLetter('branch', 'no case matched')] })
+        expect(await store.accept(dead)).toEqual({ status: 'dead', eventId: dead.eventId })
+        expect((await store.getEvent(done.eventId))?.status).toBe('completed')
+        const detail = await store.getEvent(dead.eventId)
+        expect(detail?.status).toBe('dead')
+        expect(detail?.deadLetters).toMatchObject([
+          { eventId: dead.eventId, flowId: 'orders', flowVersion: 1, node: 'branch', replayedAt: null },
+        ])
+        expect(detail?.deadLetters[0]?.error.message).toBe('no case matched')
+      })
+
+      it('keeps a delivery the engine found duplicate as a duplicate of the first event', async () => {
+        const first = delivery({ claims: [claim('ord_1', Date.now() + DAY)], work: [workStart('map')] })
+        await store.accept(first)
+        const second = delivery({ duplicateOf: first.eventId })
+        expect(await store.accept(second)).toEqual({
+          status: 'duplicate',
+          eventId: second.eventId,
+          duplicateOf: first.eventId,
+        })
+        expect(await store.getEvent(second.eventId)).toMatchObject({
+          status: 'duplicate',
+          duplicateOf: first.eventId,
+          rawBody: second.rawBody,
+          pendingWork: 0,
+        })
+      })
+
+      it('records a rejected request as metadata only, with what was answered', async () => {
+        const refused = rejection({ details: [{ path: '/type', rule: 'required' }] })
+        await store.recordRejection(refused)
+        expect(await store.getEvent(refused.eventId)).toMatchObject({
+          status: 'rejected',
+          rawBody: null,
+          sizeBytes: 321,
+          flowId: 'orders',
+          flowVersion: 1,
+          rejection: {
+            status: 401,
+            code: 'invalid_signature',
+            message: 'no signature matched',
+            diagnosis: { hint: 'the secret looks rotated' },
+            details: [{ path: '/type', rule: 'required' }],
+          },
+          steps: [],
+          pendingWork: 0,
+        })
+        const unrouted = rejection({ flowId: undefined, flowVersion: undefined, status: 400, code: 'malformed_json' })
+        delete unrouted.flowId
+        delete unrouted.flowVersion
+        delete unrouted.diagnosis
+        await store.recordRejection(unrouted)
+        expect(await store.getEvent(unrouted.eventId)).toMatchObject({ flowId: null, flowVersion: null })
+      })
+
+      it('refuses a second event with the same id', async () => {
+        const first = delivery()
+        await store.accept(first)
+        await expect(store.accept(delivery({ eventId: first.eventId }))).rejects.toThrow()
+      })
+
+      it('finds the event holding a dedupe key until the claim expires', async () => {
+        const expiresAt = Date.now() + MINUTE
+        const first = delivery({ claims: [claim('ord_1', expiresAt)] })
+        await store.accept(first)
+        expect(await store.findClaim('orders/dedupe', 'ord_1', new Date())).toBe(first.eventId)
+        expect(await store.findClaim('orders/dedupe', 'ord_1', new Date(expiresAt + 1))).toBeUndefined()
+        expect(await store.findClaim('orders/dedupe', 'ord_2', new Date())).toBeUndefined()
+        expect(await store.findClaim('other/dedupe', 'ord_1', new Date())).toBeUndefined()
+      })
+
+      it('gives exactly one of 50 concurrent deliveries of one dedupe key the claim; the 49 others are its duplicates', async () => {
+        const deliveries = Array.from({ length: 50 }, () =>
+          delivery({ claims: [claim('ord_race', Date.now() + DAY)], work: [workStart('map')] }),
+        )
+        const results = await Promise.all(deliveries.map((d) => store.accept(d)))
+        const winners = results.filter((r) => r.status !== 'duplicate')
+        expect(winners).toHaveLength(1)
+        const winner = winners[0]?.eventId
+        expect(winners[0]?.status).toBe('accepted')
+        const duplicates = results.filter((r) => r.status === 'duplicate')
+        expect(duplicates).toHaveLength(49)
+        for (const duplicate of duplicates) expect(duplicate).toMatchObject({ duplicateOf: winner })
+        expect(await store.findClaim('orders/dedupe', 'ord_race', new Date())).toBe(winner)
+        // Only the winner queued work.
+        expect((await store.queueFigures(later())).pending).toBe(1)
+        const loser = duplicates[0]?.eventId ?? ''
+        expect(await store.getEvent(loser)).toMatchObject({ status: 'duplicate', duplicateOf: winner, pendingWork: 0 })
+      })
+
+      it('keeps the steps of a delivery that lost a claim race but queues nothing and claims nothing for it', async () => {
+        const holder = delivery({ claims: [claim('ord_1', Date.now() + DAY)] })
+        await store.accept(holder)
+        const late = delivery({
+          claims: [claim('ord_1', Date.now() + 2 * DAY), claim('ord_other', Date.now() + DAY)],
+          work: [workStart('map')],
+          deadLetters: [deadLetter('audit')],
+        })
+        expect(await store.accept(late)).toEqual({
+          status: 'duplicate',
+          eventId: late.eventId,
+          duplicateOf: holder.eventId,
+        })
+        const event = await store.getEvent(late.eventId)
+        expect(event).toMatchObject({
+          status: 'duplicate',
+          duplicateOf: holder.eventId,
+          pendingWork: 0,
+          deadLetters: [],
+        })
+        expect(event?.steps).toEqual(late.steps)
+        expect(await store.findClaim('orders/dedupe', 'ord_other', new Date())).toBeUndefined()
+        expect(await store.findClaim('orders/dedupe', 'ord_1', new Date(Date.now() + DAY + MINUTE))).toBeUndefined()
+      })
+
+      it('replaces an expired claim: the new delivery is accepted and holds the key', async () => {
+        const old = delivery({ receivedAt: iso(Date.now() - 2 * DAY), claims: [claim('ord_1', Date.now() - DAY)] })
+        await store.accept(old)
+        const fresh = delivery({ claims: [claim('ord_1', Date.now() + DAY)], work: [workStart('map')] })
+        expect(await store.accept(fresh)).toEqual({ status: 'accepted', eventId: fresh.eventId })
+        expect(await store.findClaim('orders/dedupe', 'ord_1', new Date())).toBe(fresh.eventId)
+      })
+    })
+
+    describe('leasing work', () => {
+      it('leases due items oldest first, up to the maximum, and marks their events processing', async () => {
+        const now = Date.now()
+        const events = [3, 1, 2].map((age) => delivery({ receivedAt: iso(now - age * 1000), work: [workStart('map')] }))
+        for (const event of events) await store.accept(event)
+        const items = await store.lease('worker-a', 2, 30_000, later())
+        expect(items.map((i) => i.eventId)).toEqual([events[0]?.eventId, events[2]?.eventId])
+        for (const item of items) {
+          expect(item).toMatchObject({
+            flowId: 'orders',
+            flowVersion: 1,
+            node: 'map',
+            attempt: 1,
+            leaseOwner: 'worker-a',
+          })
+          expect(item.message.payload).toEqual({ id: 'ord_1' })
+          expect(Date.parse(item.leaseExpiresAt ?? '')).toBeGreaterThan(Date.now())
+          expect((await store.getEvent(item.eventId))?.status).toBe('processing')
+        }
+        expect((await store.getEvent(events[1]?.eventId ?? ''))?.status).toBe('accepted')
+        expect(await store.lease('worker-a', 0, 30_000, later())).toEqual([])
+      })
+
+      it('leases nothing before it is due', async () => {
+        await store.accept(delivery({ work: [workStart('map')] }))
+        expect(await store.lease('worker-a', 10, 30_000, new Date(Date.now() - MINUTE))).toEqual([])
+      })
+
+      it('never gives the same item to two concurrent leases', async () => {
+        for (let i = 0; i < 20; i++) await store.accept(delivery({ work: [workStart('map')] }))
+        const batches = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => store.lease(`worker-${i}`, 3, 30_000, later())),
+        )
+        const ids = batches.flat().map((item) => item.id)
+        expect(ids).toHaveLength(20)
+        expect(new Set(ids).size).toBe(20)
+        expect(await store.lease('worker-x', 10, 30_000, later())).toEqual([])
+      })
+
+      it('gives an item whose lease expired to another owner, and ignores the first owner finishing it late', async () => {
+        await store.accept(delivery({ work: [workStart('map')] }))
+        const start = Date.now() + MINUTE
+        const [first] = await store.lease('worker-a', 1, 1_000, new Date(start))
+        expect(first).toBeDefined()
+        expect(await store.lease('worker-b', 1, 1_000, new Date(start + 500))).toEqual([])
+        const [taken] = await store.lease('worker-b', 1, 30_000, new Date(start + 1_001))
+        expect(taken).toMatchObject({ id: first?.id, leaseOwner: 'worker-b', attempt: 1 })
+
+        await store.complete(first as WorkItem, outcome({ steps: [workStep('map')] }))
+        let event = await store.getEvent(taken?.eventId ?? '')
+        expect(event).toMatchObject({ status: 'processing', pendingWork: 1 })
+        expect(event?.steps).toHaveLength(2)
+
+        await store.complete(taken as WorkItem, outcome({ steps: [workStep('map')] }))
+        event = await store.getEvent(taken?.eventId ?? '')
+        expect(event).toMatchObject({ status: 'completed', pendingWork: 0 })
+        expect(event?.steps).toHaveLength(3)
+      })
+
+      it('gives back the leases of a stopping worker so another can take them at once', async () => {
+        for (let i = 0; i < 3; i++) await store.accept(delivery({ work: [workStart('map')] }))
+        expect(await store.lease('worker-a', 2, 30_000, later())).toHaveLength(2)
+        expect(await store.releaseLeases('worker-a')).toBe(2)
+        expect(await store.releaseLeases('worker-a')).toBe(0)
+        expect(await store.lease('worker-b', 10, 30_000, later())).toHaveLength(3)
+      })
+    })
+
+    describe('finishing work', () => {
+      it('removes a completed item, appends its steps after the guard steps, and completes the event', async () => {
+        const { delivery: accepted, item } = await acceptAndLease()
+        const steps = [workStep('map', { output: { total: 12.5 } })]
+        await store.complete(item, outcome({ steps, lineage: { map: { total: ['total'] } } }))
+        const event = await store.getEvent(accepted.eventId)
+        expect(event).toMatchObject({ status: 'completed', pendingWork: 0, lineage: { map: { total: ['total'] } } })
+        expect(event?.steps).toEqual([...accepted.steps, ...steps])
+        expect(await store.lease('worker-a', 10, 30_000, later())).toEqual([])
+      })
+
+      it('queues the next nodes and keeps the event processing until the last one completes', async () => {
+        const { delivery: accepted, item } = await acceptAndLease('worker-a', { lineage: { verify: {} } })
+        await store.complete(
+          item,
+          outcome({
+            steps: [workStep('map')],
+            next: [workStart('crm', { total: 12.5 }), workStart('audit')],
+            lineage: { map: { total: ['total'] } },
+          }),
+        )
+        expect(await store.getEvent(accepted.eventId)).toMatchObject({ status: 'processing', pendingWork: 2 })
+        const next = await store.lease('worker-a', 10, 30_000, later())
+        expect(next.map((n) => n.node).sort()).toEqual(['audit', 'crm'])
+        expect(next.every((n) => n.attempt === 1 && n.eventId === accepted.eventId)).toBe(true)
+        expect(next.find((n) => n.node === 'crm')?.message.payload).toEqual({ total: 12.5 })
+
+        const [crm, audit] = [next.find((n) => n.node === 'crm'), next.find((n) => n.node === 'audit')]
+        await store.complete(
+          crm as WorkItem,
+          outcome({ steps: [workStep('crm', { kind: 'http' })], lineage: { map: { total: ['amount'] } } }),
+        )
+        expect(await store.getEvent(accepted.eventId)).toMatchObject({ status: 'processing', pendingWork: 1 })
+        await store.complete(audit as WorkItem, outcome({ steps: [workStep('audit', { kind: 'http' })] }))
+        const event = await store.getEvent(accepted.eventId)
+        expect(event).toMatchObject({ status: 'completed', pendingWork: 0 })
+        expect(event?.steps.map((s) => s.node)).toEqual(['verify', 'dedupe', 'map', 'crm', 'audit'])
+        // Lineage merges per node: a node's newer lineage replaces its older one, other nodes stay.
+        expect(event?.lineage).toEqual({ verify: {}, map: { total: ['amount'] } })
+      })
+
+      it('moves the event to the dead letters when its work ends in an unwired error', async () => {
+        const { delivery: accepted, item } = await acceptAndLease()
+        await store.complete(
+          item,
+          outcome({ steps: [workStep('crm', { kind: 'http', port: 'error' })], deadLetters: [deadLetter('crm')] }),
+        )
+        const event = await store.getEvent(accepted.eventId)
+        expect(event).toMatchObject({ status: 'dead', pendingWork: 0 })
+        expect(event?.deadLetters).toMatchObject([{ node: 'crm', eventId: accepted.eventId, replayedAt: null }])
+        expect(event?.deadLetters[0]?.error).toEqual(deadLetter('crm').error)
+        expect(event?.deadLetters[0]?.message).toEqual(deadLetter('crm').message)
+      })
+
+      it('marks an event dead as soon as one branch dead-letters, even while another branch still runs', async () => {
+        const { delivery: accepted, item } = await acceptAndLease()
+        await store.complete(item, outcome({ next: [workStart('audit')], deadLetters: [deadLetter('crm')] }))
+        expect(await store.getEvent(accepted.eventId)).toMatchObject({ status: 'dead', pendingWork: 1 })
+      })
+
+      it('keeps a duplicate a duplicate when its duplicate path finishes', async () => {
+        const first = delivery({ claims: [claim('ord_1', Date.now() + DAY)] })
+        await store.accept(first)
+        const second = delivery({ duplicateOf: first.eventId, work: [workStart('log-duplicate')] })
+        await store.accept(second)
+        const [item] = await store.lease('worker-a', 1, 30_000, later())
+        expect(item?.eventId).toBe(second.eventId)
+        expect((await store.getEvent(second.eventId))?.status).toBe('duplicate')
+        await store.complete(item as WorkItem, outcome({ steps: [workStep('log-duplicate')] }))
+        expect(await store.getEvent(second.eventId)).toMatchObject({ status: 'duplicate', pendingWork: 0 })
+      })
+
+      it('keeps a retried item, schedules its next attempt and frees its lease', async () => {
+        const { delivery: accepted, item } = await acceptAndLease()
+        const at = Date.now() + 5 * MINUTE
+        const failed = workStep('crm', {
+          kind: 'http',
+          port: 'error',
+          error: { category: 'retriable', message: '503' },
+        })
+        await store.retry(item, {
+          steps: [failed],
+          at: iso(at),
+          attempt: 2,
+          error: { category: 'retriable', message: '503' },
+        })
+        const event = await store.getEvent(accepted.eventId)
+        expect(event).toMatchObject({ status: 'processing', pendingWork: 1 })
+        expect(event?.steps.at(-1)).toEqual(failed)
+        expect(await store.lease('worker-b', 10, 30_000, new Date(at - 1))).toEqual([])
+        expect(await store.nextDueAt()).toEqual(new Date(at))
+        const figures = await store.queueFigures(new Date(at - 1))
+        expect(figures).toMatchObject({ pending: 1, leased: 0, retrying: 1, oldestDueMs: 0 })
+        const [again] = await store.lease('worker-b', 10, 30_000, new Date(at))
+        expect(again).toMatchObject({ id: item.id, attempt: 2, leaseOwner: 'worker-b', runAt: iso(at) })
+      })
+
+      it('ignores a retry from an owner whose lease was taken over', async () => {
+        await store.accept(delivery({ work: [workStart('map')] }))
+        const start = Date.now() + MINUTE
+        const [first] = await store.lease('worker-a', 1, 1_000, new Date(start))
+        const [taken] = await store.lease('worker-b', 1, 30_000, new Date(start + 2_000))
+        await store.retry(first as WorkItem, {
+          steps: [workStep('map')],
+          at: iso(start + 10 * MINUTE),
+          attempt: 2,
+          error: { category: 'retriable', message: 'timeout' },
+        })
+        const event = await store.getEvent(taken?.eventId ?? '')
+        expect(event?.steps).toHaveLength(2)
+        expect((await store.queueFigures(new Date(start + 2_000))).leased).toBe(1)
+        await store.complete(taken as WorkItem, outcome())
+        expect((await store.getEvent(taken?.eventId ?? ''))?.status).toBe('completed')
+      })
+    })
+
+    describe('queue figures', () => {
+      it('has no next due time and zero figures when the queue is empty', async () => {
+        expect(await store.nextDueAt()).toBeUndefined()
+        expect(await store.queueFigures(new Date())).toEqual({
+          pending: 0,
+          leased: 0,
+          retrying: 0,
+          deadLetters: 0,
+          oldestDueMs: 0,
+        })
+      })
+
+      it('counts pending, leased and dead-lettered work and the age of the oldest due item', async () => {
+        const now = Date.now()
+        const oldest = delivery({ receivedAt: iso(now - 10_000), work: [workStart('map')] })
+        await store.accept(oldest)
+        await store.accept(delivery({ receivedAt: iso(now - 5_000), work: [workStart('map')] }))
+        await store.accept(delivery({ receivedAt: iso(now - 1_000), work: [workStart('map')] }))
+        await store.accept(delivery({ deadLetters: [deadLetter('branch')] }))
+        expect(await store.nextDueAt()).toEqual(new Date(now - 10_000))
+        const [leased] = await store.lease('worker-a', 1, 30_000, new Date(now))
+        expect(leased?.eventId).toBe(oldest.eventId)
+        expect(await store.queueFigures(new Date(now))).toEqual({
+          pending: 3,
+          leased: 1,
+          retrying: 0,
+          deadLetters: 1,
+          oldestDueMs: 5_000,
+        })
+        // The leased item counts as leased only until its lease expires.
+        expect((await store.queueFigures(new Date(now + 31_000))).leased).toBe(0)
+      })
+    })
+
+    describe('listing events', () => {
+      async function acceptMany(count: number, make: (i: number) => Partial<AcceptedDelivery>) {
+        const made: AcceptedDelivery[] = []
+        for (let i = 0; i < count; i++) {
+          const d = delivery(make(i))
+          await store.accept(d)
+          made.push(d)
+        }
+        return made
+      }
+
+      it('lists events newest first and filters them by flow, status and test marker', async () => {
+        const now = Date.now()
+        const [a, b, c] = await acceptMany(3, (i) => ({
+          receivedAt: iso(now - (3 - i) * 1000),
+          flowId: i === 1 ? 'invoices' : 'orders',
+          test: i === 2,
+          work: i === 0 ? [workStart('map')] : [],
+        }))
+        const refused = rejection({ receivedAt: iso(now) })
+        await store.recordRejection(refused)
+        const ids = async (filter: Parameters<Store['listEvents']>[0]) =>
+          (await store.listEvents(filter)).items.map((e) => e.id)
+        expect(await ids({})).toEqual([refused.eventId, c?.eventId, b?.eventId, a?.eventId])
+        expect(await ids({ flow: 'orders' })).toEqual([refused.eventId, c?.eventId, a?.eventId])
+        expect(await ids({ status: 'accepted' })).toEqual([a?.eventId])
+        expect(await ids({ status: 'rejected' })).toEqual([refused.eventId])
+        expect(await ids({ test: true })).toEqual([c?.eventId])
+        expect(await ids({ test: false, flow: 'orders', status: 'completed' })).toEqual([])
+        expect((await store.listEvents({})).nextCursor).toBeNull()
+      })
+
+      it('pages through events with a cursor, returning each exactly once, ties on time included', async () => {
+        const now = Date.now()
+        // Groups of three events share one receivedAt: only the id orders them.
+        const made = await acceptMany(23, (i) => ({ receivedAt: iso(now - Math.floor(i / 3) * 1000) }))
+        const seen: string[] = []
+        let cursor: string | undefined
+        let pages = 0
+        do {
+          const page = await store.listEvents({ limit: 5, ...(cursor === undefined ? {} : { cursor }) })
+          expect(page.items.length).toBeLessThanOrEqual(5)
+          seen.push(...page.items.map((e) => e.id))
+          cursor = page.nextCursor ?? undefined
+          pages += 1
+        } while (cursor !== undefined && pages < 20)
+        expect(pages).toBe(5)
+        expect(seen).toHaveLength(23)
+        expect(new Set(seen)).toEqual(new Set(made.map((d) => d.eventId)))
+        const times = (await store.listEvents({ limit: 100 })).items.map((e) => e.id)
+        expect(seen).toEqual(times)
+      })
+
+      it('pages within a filter and ends with a null cursor', async () => {
+        const now = Date.now()
+        await acceptMany(7, (i) => ({ receivedAt: iso(now - i * 1000), flowId: i % 2 === 0 ? 'orders' : 'invoices' }))
+        const first = await store.listEvents({ flow: 'orders', limit: 3 })
+        expect(first.items).toHaveLength(3)
+        expect(first.nextCursor).not.toBeNull()
+        const second = await store.listEvents({ flow: 'orders', limit: 3, cursor: first.nextCursor ?? '' })
+        expect(second.items).toHaveLength(1)
+        expect(second.nextCursor).toBeNull()
+        expect([...first.items, ...second.items].every((e) => e.flowId === 'orders')).toBe(true)
+      })
+
+      it('returns 50 events per page by default and at most 500', async () => {
+        await acceptMany(55, () => ({}))
+        expect((await store.listEvents({})).items).toHaveLength(50)
+        expect((await store.listEvents({ limit: 10_000 })).items).toHaveLength(55)
+      })
+
+      it('rejects a cursor it did not make', async () => {
+        await expect(store.listEvents({ cursor: 'not a cursor' })).rejects.toThrow()
+      })
+
+      it('lists dead letters newest first, by flow, with paging', async () => {
+        const now = Date.now()
+        for (let i = 0; i < 5; i++) {
+          await store.accept(
+            delivery({
+              receivedAt: iso(now - i * 1000),
+              flowId: i < 3 ? 'orders' : 'invoices',
+              deadLetters: [deadLetter(`n${i}`)],
+            }),
+          )
+        }
+        const all = await store.listDeadLetters({})
+        expect(all.items).toHaveLength(5)
+        expect(all.nextCursor).toBeNull()
+        const orders = await store.listDeadLetters({ flow: 'orders', limit: 2 })
+        expect(orders.items).toHaveLength(2)
+        const rest = await store.listDeadLetters({ flow: 'orders', limit: 2, cursor: orders.nextCursor ?? '' })
+        expect(rest.items).toHaveLength(1)
+        expect(rest.nextCursor).toBeNull()
+        const nodes = [...orders.items, ...rest.items].map((d) => d.node)
+        expect(new Set(nodes)).toEqual(new Set(['n0', 'n1', 'n2']))
+        expect(await store.listDeadLetters({ flow: 'nothing' })).toEqual({ items: [], nextCursor: null })
+      })
+    })
+
+    describe('retention', () => {
+      it("removes the raw bodies of one flow's events received before a time, and nothing else", async () => {
+        const now = Date.now()
+        const old = delivery({ receivedAt: iso(now - 8 * DAY) })
+        const recent = delivery({ receivedAt: iso(now - DAY) })
+        const otherFlow = delivery({ receivedAt: iso(now - 8 * DAY), flowId: 'invoices' })
+        for (const d of [old, recent, otherFlow]) await store.accept(d)
+        expect(await store.purgeRawPayloads('orders', new Date(now - 7 * DAY))).toBe(1)
+        expect(await store.purgeRawPayloads('orders', new Date(now - 7 * DAY))).toBe(0)
+        expect(await store.getEvent(old.eventId)).toMatchObject({ rawBody: null, status: 'completed' })
+        expect((await store.getEvent(old.eventId))?.steps).toHaveLength(2)
+        expect((await store.getEvent(recent.eventId))?.rawBody).toBe(recent.rawBody)
+        expect((await store.getEvent(otherFlow.eventId))?.rawBody).toBe(otherFlow.rawBody)
+      })
+
+      it('removes expired dedupe claims and keeps live ones', async () => {
+        const now = Date.now()
+        await store.accept(delivery({ receivedAt: iso(now - 2 * DAY), claims: [claim('gone', now - DAY)] }))
+        const live = delivery({ claims: [claim('live', now + DAY)] })
+        await store.accept(live)
+        expect(await store.purgeExpiredClaims(new Date(now))).toBe(1)
+        expect(await store.purgeExpiredClaims(new Date(now))).toBe(0)
+        expect(await store.findClaim('orders/dedupe', 'live', new Date(now))).toBe(live.eventId)
+      })
+    })
+
+    describe('durability', () => {
+      it('keeps flows, events, claims and queued work across close and reopen', async () => {
+        if (!opened.reopen) return
+        await store.saveFlowVersion(flowDocument('orders', 1), 'ana')
+        await store.deployFlow('orders', 1)
+        const accepted = delivery({ claims: [claim('ord_1', Date.now() + DAY)], work: [workStart('map')] })
+        await store.accept(accepted)
+        const refused = rejection()
+        await store.recordRejection(refused)
+        await store.close()
+
+        store = await opened.reopen()
+        expect((await store.latestFlowVersion('orders'))?.version).toBe(1)
+        expect(await store.deployedFlows()).toEqual(new Map([['orders', 1]]))
+        expect(await store.getEvent(accepted.eventId)).toMatchObject({ rawBody: accepted.rawBody, pendingWork: 1 })
+        expect((await store.getEvent(refused.eventId))?.status).toBe('rejected')
+        expect(await store.findClaim('orders/dedupe', 'ord_1', new Date())).toBe(accepted.eventId)
+        const [item] = await store.lease('worker-a', 1, 30_000, later())
+        expect(item?.eventId).toBe(accepted.eventId)
+      })
+
+      it('answers every write made before close', async () => {
+        const deliveries = Array.from({ length: 20 }, () => delivery({ work: [workStart('map')] }))
+        const writes = deliveries.map((d) => store.accept(d))
+        const closed = store.close()
+        expect((await Promise.all(writes)).every((r) => r.status === 'accepted')).toBe(true)
+        await closed
+        if (!opened.reopen) return
+        store = await opened.reopen()
+        expect((await store.queueFigures(later())).pending).toBe(20)
+      })
+    })
+  })
+}
