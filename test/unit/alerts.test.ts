@@ -210,8 +210,12 @@ async function exportedMetrics(): Promise<Map<string, MetricDef>> {
   const types = { counter: 'Counter', gauge: 'Gauge', histogram: 'Histogram' } as const
   const metrics = new Map<string, MetricDef>()
   for (const metric of registry.getMetricsAsArray()) {
-    const { name, labelNames } = metric as unknown as { name: string; labelNames?: string[] }
-    const { type } = await metric.get()
+    const { name, labelNames, get } = metric as unknown as {
+      name: string
+      labelNames?: string[]
+      get(): Promise<{ type: string }>
+    }
+    const { type } = await get.call(metric)
     if (!name.startsWith('mapper_') || !(type in types)) continue
     metrics.set(name, { type: types[type as keyof typeof types], labels: [...(labelNames ?? [])] })
   }
