@@ -6,6 +6,7 @@
  *
  *   npx tsx bench/ingest.ts [--duration 10] [--connections 50] [--runs 1] [--events 1000] [--fresh]
  *                           [--targets baseline,mapper,node-red] [--warmup 2] [--keep-rate-limit] [--out file.json]
+ *                           [--driver wrk|autocannon]   (default: wrk when installed, else autocannon)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -21,7 +22,7 @@ import {
   prepareConduitEvents,
   type SignedEvent,
 } from './lib/events.ts'
-import { cycle, type LoadResult, median, runLoad } from './lib/load.ts'
+import { cycle, type LoadResult, median, pickDriver, runLoad } from './lib/load.ts'
 import { acceptedCount, countEvents, serveAvailable, startMapper } from './lib/mapper.ts'
 import { startMock } from './lib/mock.ts'
 import { installNodeRed, startNodeRed } from './lib/node-red.ts'
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     'keep-rate-limit': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'warn' },
     out: { type: 'string' },
+    driver: { type: 'string' },
   },
 })
 
@@ -48,6 +50,7 @@ const runs = Math.max(1, Number(args.runs))
 const eventCount = Number(args.events)
 const warmupSec = Number(args.warmup)
 const targets = new Set(args.targets.split(',').map((t) => t.trim()))
+const driver = pickDriver(args.driver)
 const secret = benchSecret()
 const workDir = mkdtempSync(join(tmpdir(), 'mapper-bench-ingest-'))
 
@@ -63,18 +66,20 @@ interface TargetFigures {
   skipped?: string
 }
 
-/** The deliveries of one run: the prepared set cycling, or (`--fresh`) a new distinct event per request. */
-function deliveries(): () => SignedEvent {
-  const events = prepareConduitEvents(secret, eventCount)
-  if (!args.fresh) return cycle(events)
+/** Fresh events wrk pre-generates for `sec` seconds: above any rate seen here (baseline peaks near 22k/s), ≤ ~200 MB. */
+const freshToPrepare = (sec: number) => Math.min(30_000 * sec, 400_000)
+
+/** A new distinct event per call, signed now. */
+function freshEvents(): () => SignedEvent {
+  const events = prepareConduitEvents(secret, 200)
   let i = 0
   return () => freshFrom(secret, events[i++ % events.length] as SignedEvent)
 }
 
-function warmupDeliveries(): () => SignedEvent {
-  const events = prepareConduitEvents(secret, 200)
-  let i = 0
-  return () => freshFrom(secret, events[i++ % events.length] as SignedEvent)
+/** The deliveries of one run: the prepared set cycling, or (`--fresh`) a new distinct event per request. */
+function deliveries(): { next: () => SignedEvent; prepare: number } {
+  if (args.fresh) return { next: freshEvents(), prepare: freshToPrepare(durationSec) }
+  return { next: cycle(prepareConduitEvents(secret, eventCount)), prepare: eventCount }
 }
 
 function addStatuses(into: Record<string, number>, from: Record<string, number>): void {
@@ -84,17 +89,26 @@ function addStatuses(into: Record<string, number>, from: Record<string, number>)
 async function measure(name: string, url: string): Promise<{ figures: TargetFigures; answered202: number }> {
   let answered202 = (await checkVerifies(url, secret)) === 202 ? 1 : 0
   if (warmupSec > 0) {
-    const warm = await runLoad({ url, connections, durationSec: warmupSec, next: warmupDeliveries() })
+    const warm = await runLoad({
+      url,
+      connections,
+      durationSec: warmupSec,
+      driver,
+      next: freshEvents(),
+      prepare: freshToPrepare(warmupSec),
+    })
     answered202 += warm.byStatus['202'] ?? 0
   }
   const results: LoadResult[] = []
   for (let run = 1; run <= runs; run++) {
-    const result = await runLoad({ url, connections, durationSec, next: deliveries() })
+    const result = await runLoad({ url, connections, durationSec, driver, ...deliveries() })
     answered202 += result.byStatus['202'] ?? 0
     results.push(result)
+    const repeats = args.fresh && result.prepared ? Math.max(0, result.total - result.prepared) : 0
     console.log(
-      `  ${name} run ${run}/${runs}: ${result.rps.toFixed(0)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  ` +
-        `non-2xx ${result.non2xx}  errors ${result.errors}  ${JSON.stringify(result.byStatus)}`,
+      `  ${name} run ${run}/${runs} (${result.driver}): ${result.rps.toFixed(0)} req/s  p50 ${result.p50} ms  ` +
+        `p99 ${result.p99} ms  non-2xx ${result.non2xx}  errors ${result.errors}  ${JSON.stringify(result.byStatus)}` +
+        `${repeats ? `  (${repeats} requests repeated an event: more than the ${result.prepared} prepared)` : ''}`,
     )
   }
   const byStatus: Record<string, number> = {}
@@ -216,13 +230,15 @@ function printSummary(all: TargetFigures[]): void {
 async function main(): Promise<void> {
   console.log(
     `ingest bench: ${connections} connections, ${durationSec} s × ${runs} run(s) per target (+ ${warmupSec} s warm-up), ` +
-      `${args.fresh ? 'a fresh distinct event per request' : `${eventCount} distinct signed events cycling`}`,
+      `${args.fresh ? 'a fresh distinct event per request' : `${eventCount} distinct signed events cycling`}, driver ${driver}`,
   )
   console.log(
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}, node ${process.version}; ` +
-      'autocannon runs in this process and competes with the target for the same cores',
+      (driver === 'wrk'
+        ? 'wrk (2 threads, events pre-generated, latency corrected for coordinated omission) shares the cores'
+        : 'autocannon runs in this process and competes with the target for the same cores'),
   )
   const all: TargetFigures[] = []
   try {
@@ -238,7 +254,7 @@ async function main(): Promise<void> {
   if (args.out) {
     writeFileSync(
       args.out,
-      `${JSON.stringify({ at: new Date().toISOString(), durationSec, connections, runs, fresh: args.fresh, targets: all }, null, 2)}\n`,
+      `${JSON.stringify({ at: new Date().toISOString(), driver, durationSec, connections, runs, fresh: args.fresh, targets: all }, null, 2)}\n`,
     )
   }
 }

@@ -4,6 +4,7 @@
  * with Node-RED running the same guard and an http request node per event.
  *
  *   npx tsx bench/process.ts [--events 5000] [--concurrency 50] [--targets mapper,node-red] [--timeout 300] [--out file.json]
+ *                            [--driver wrk|send]   (default: wrk when installed, else `mapper send`'s runSend in-process)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -13,11 +14,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { runSend } from '../runtime/cli/send.ts'
 import { type Child, stopChild } from './lib/children.ts'
-import { benchSecret, CONDUIT_HEADER, CONDUIT_PATH } from './lib/events.ts'
+import { benchSecret, CONDUIT_HEADER, CONDUIT_PATH, prepareConduitEvents } from './lib/events.ts'
+import { cycle } from './lib/load.ts'
 import { countEvents, serveAvailable, startMapper } from './lib/mapper.ts'
 import { type DownstreamMock, startMock } from './lib/mock.ts'
 import { installNodeRed, startNodeRed } from './lib/node-red.ts'
 import { freePort } from './lib/ports.ts'
+import { findWrk, runWrk } from './lib/wrk.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -27,6 +30,7 @@ const { values: args } = parseArgs({
     timeout: { type: 'string', default: '300' },
     'log-level': { type: 'string', default: 'warn' },
     out: { type: 'string' },
+    driver: { type: 'string' },
   },
 })
 
@@ -34,6 +38,9 @@ const eventCount = Number(args.events)
 const concurrency = Number(args.concurrency)
 const timeoutMs = Number(args.timeout) * 1000
 const targets = new Set(args.targets.split(',').map((t) => t.trim()))
+const driver = args.driver ?? (findWrk() ? 'wrk' : 'send')
+if (driver !== 'wrk' && driver !== 'send') throw new Error(`--driver must be wrk or send, not ${driver}`)
+if (driver === 'wrk' && !findWrk()) throw new Error('--driver wrk: wrk not found (apt-get install -y wrk)')
 const secret = benchSecret()
 const workDir = mkdtempSync(join(tmpdir(), 'mapper-bench-process-'))
 
@@ -84,20 +91,52 @@ function sampleQueueDepth(baseUrl: string): { stop: () => Promise<number | undef
   }
 }
 
+interface Sent {
+  sent: number
+  byStatus: Record<string, number>
+  rate: number
+  p50: number
+  p99: number
+}
+
+/** Prepares the deliveries (not timed), then returns what sends them: wrk, each once, or runSend in this process. */
+function sender(url: string): () => Promise<Sent> {
+  if (driver === 'wrk') {
+    const events = prepareConduitEvents(secret, eventCount)
+    return async () => {
+      const r = await runWrk({
+        url,
+        connections: concurrency,
+        durationSec: timeoutMs / 1000,
+        timeoutSec: 30,
+        next: cycle(events),
+        prepare: events.length,
+        once: true,
+      })
+      return { sent: r.total, byStatus: r.byStatus, rate: r.rps, p50: r.p50, p99: r.p99 }
+    }
+  }
+  return async () => {
+    const report = await runSend({
+      url,
+      scheme: 'stripe',
+      header: CONDUIT_HEADER,
+      secret,
+      generate: 'conduit',
+      count: eventCount,
+      concurrency,
+      timeoutMs: 30_000,
+    })
+    return { ...report, p50: report.latencyMs.p50, p99: report.latencyMs.p99 }
+  }
+}
+
 async function runOne(name: string, baseUrl: string, mock: DownstreamMock): Promise<ProcessFigures> {
   mock.reset()
+  const send = sender(`${baseUrl}${CONDUIT_PATH}`)
   const sampler = name === 'mapper' ? sampleQueueDepth(baseUrl) : undefined
   const started = performance.now()
-  const report = await runSend({
-    url: `${baseUrl}${CONDUIT_PATH}`,
-    scheme: 'stripe',
-    header: CONDUIT_HEADER,
-    secret,
-    generate: 'conduit',
-    count: eventCount,
-    concurrency,
-    timeoutMs: 30_000,
-  })
+  const report = await send()
   const acked = performance.now()
   const accepted = report.byStatus['202'] ?? 0
   const deadline = Date.now() + timeoutMs
@@ -110,8 +149,8 @@ async function runOne(name: string, baseUrl: string, mock: DownstreamMock): Prom
     accepted,
     byStatus: report.byStatus,
     ingestRate: report.rate,
-    ackP50: report.latencyMs.p50,
-    ackP99: report.latencyMs.p99,
+    ackP50: report.p50,
+    ackP99: report.p99,
     endToEndRate: accepted / ((last - started) / 1000),
     lagMs: Math.max(0, last - acked),
     downstreamCalls: mock.calls,
@@ -220,11 +259,15 @@ function print(all: ProcessFigures[]): void {
 }
 
 async function main(): Promise<void> {
-  console.log(`process bench: ${eventCount} events, ${concurrency} in flight, downstream mock answering 200`)
+  console.log(
+    `process bench: ${eventCount} events, ${concurrency} in flight, downstream mock answering 200, driver ${driver}`,
+  )
   console.log(
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg()
       .map((l) => l.toFixed(2))
-      .join(' ')}, node ${process.version}; sender and mock run in this process, on the same cores as the target`,
+      .join(
+        ' ',
+      )}, node ${process.version}; ${driver === 'wrk' ? 'wrk and the mock' : 'sender and mock'} share the cores with the target`,
   )
   const all: ProcessFigures[] = []
   try {
@@ -240,7 +283,7 @@ async function main(): Promise<void> {
   if (args.out) {
     writeFileSync(
       args.out,
-      `${JSON.stringify({ at: new Date().toISOString(), eventCount, concurrency, targets: all }, null, 2)}\n`,
+      `${JSON.stringify({ at: new Date().toISOString(), driver, eventCount, concurrency, targets: all }, null, 2)}\n`,
     )
   }
 }

@@ -1,17 +1,25 @@
-/** @module One autocannon run over a cycling set of signed deliveries, summarised. */
+/** @module One load run over signed deliveries, summarised: wrk when installed (lighter), else autocannon in-process. */
 import autocannon from 'autocannon'
 import type { SignedEvent } from './events.ts'
+import { findWrk, runWrk } from './wrk.ts'
+
+export type Driver = 'wrk' | 'autocannon'
 
 export interface LoadOptions {
   url: string
   connections: number
   durationSec: number
-  /** The next delivery to send; called once per request, in order across all connections. */
+  /** The next delivery to send. autocannon: called once per request, in order across all connections. */
   next: () => SignedEvent
+  /** wrk: how many deliveries to take from `next()` before the run (default 1,000); wrk then cycles through them. */
+  prepare?: number
+  /** Default: pickDriver(). */
+  driver?: Driver
 }
 
 export interface LoadResult {
-  /** Requests per second (autocannon's per-second average). */
+  driver: Driver
+  /** Requests per second (autocannon: its per-second average; wrk: completed requests / run time). */
   rps: number
   p50: number
   p99: number
@@ -21,9 +29,20 @@ export interface LoadResult {
   errors: number
   timeouts: number
   byStatus: Record<string, number>
+  /** wrk: how many distinct deliveries were prepared (requests beyond that repeat them). */
+  prepared?: number
+}
+
+/** `--driver wrk|autocannon`, or without it wrk when found (/usr/bin/wrk or on PATH), else autocannon. */
+export function pickDriver(flag?: string): Driver {
+  if (flag === undefined) return findWrk() ? 'wrk' : 'autocannon'
+  if (flag !== 'wrk' && flag !== 'autocannon') throw new Error(`--driver must be wrk or autocannon, not ${flag}`)
+  if (flag === 'wrk' && !findWrk()) throw new Error('--driver wrk: wrk not found (apt-get install -y wrk)')
+  return flag
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  if ((options.driver ?? pickDriver()) === 'wrk') return await runWrk({ ...options, prepare: options.prepare ?? 1000 })
   const result = await autocannon({
     url: options.url,
     connections: options.connections,
@@ -43,6 +62,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const byStatus: Record<string, number> = {}
   for (const [status, { count }] of Object.entries(result.statusCodeStats ?? {})) byStatus[status] = Number(count)
   return {
+    driver: 'autocannon',
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,

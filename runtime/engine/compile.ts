@@ -5,6 +5,7 @@ import { checkFlow, type FlowIssue, formatIssues } from '../model/graph-checks.t
 import type { Lineage, NodeKind, PortMap, ValidationIssue } from '../model/node-kind.ts'
 import { templateExpressions } from '../model/template.ts'
 import type { ErrorCategory, FlowDocument, FlowNode } from '../model/types.ts'
+import { fastEvaluator, NOT_FAST } from './fast-expression.ts'
 import { deriveLineage } from './lineage.ts'
 
 export interface CompiledNode {
@@ -25,9 +26,26 @@ export interface CompiledFlow {
   entry: string
   nodes: ReadonlyMap<string, CompiledNode>
   next(nodeId: string, port: string): string[]
-  expression(source: string): jsonata.Expression
+  expression(source: string): CompiledExpression
   validate(schema: string | object, value: unknown): ValidationIssue[]
   lineage(source: string): Lineage
+}
+
+/** A JSONata expression ready to evaluate: the fast lane when its form allows, JSONata otherwise. */
+export interface CompiledExpression {
+  evaluate(input: unknown, bindings: Record<string, unknown>): Promise<unknown>
+}
+
+export function compileExpression(source: string): CompiledExpression {
+  const full = jsonata(source)
+  const fast = fastEvaluator(full)
+  if (!fast) return { evaluate: (input, bindings) => full.evaluate(input, bindings) }
+  return {
+    evaluate(input, bindings) {
+      const value = fast(input, bindings)
+      return value === NOT_FAST ? full.evaluate(input, bindings) : Promise.resolve(value)
+    },
+  }
 }
 
 export class FlowCompileError extends Error {
@@ -51,7 +69,7 @@ export function compileFlow(
   const doc = input as FlowDocument
 
   const ajv = createAjv()
-  const expressions = new Map<string, jsonata.Expression>()
+  const expressions = new Map<string, CompiledExpression>()
   const validators = new Map<string, ReturnType<typeof ajv.compile>>()
   const lineages = new Map<string, Lineage>()
   const edges = new Map<string, string[]>()
@@ -60,7 +78,7 @@ export function compileFlow(
   const expression = (source: string) => {
     let compiled = expressions.get(source)
     if (!compiled) {
-      compiled = jsonata(source)
+      compiled = compileExpression(source)
       expressions.set(source, compiled)
     }
     return compiled

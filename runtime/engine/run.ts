@@ -30,6 +30,10 @@ interface Walk {
   attempt: number
   /** Whether the walk stops before this node, leaving it to the queue. */
   defer(node: CompiledNode, isStart: boolean): boolean
+  /** Whether an effect node ran in this walk. */
+  effectRan?: boolean
+  /** The payload the last recorded step handed on: a step whose input is that same payload does not repeat it. */
+  handedOn?: unknown
 }
 
 function emptyResult(): RunResult {
@@ -81,7 +85,11 @@ export async function runWork(
       result,
       phase: 'work',
       attempt,
-      defer: (node, isStart) => !isStart && node.kind.effect === true,
+      // One effect per work item: the nodes up to and including the first effect run here; the next effect
+      // is queued, so it is attempted from a durable record and its retries never repeat this one.
+      defer(node, isStart) {
+        return !isStart && node.kind.effect === true && this.effectRan === true
+      },
     },
     [{ item: start, isStart: true }],
   )
@@ -154,10 +162,13 @@ async function runNode(run: Walk, node: CompiledNode, message: Message, attempt:
     attempt,
     startedAt: new Date(startedAt).toISOString(),
     durationMs: 0,
-    input: redactPayload(run, message.payload),
   }
+  if (message.payload !== run.handedOn || run.result.steps.length === 0)
+    step.input = redactPayload(run, message.payload)
   run.result.steps.push(step)
+  run.handedOn = message.payload
 
+  if (node.kind.effect) run.effectRan = true
   if (node.kind.kind === 'verify' && run.options.skipVerify) {
     step.durationMs = performance.now() - started
     step.skipped = true
@@ -190,6 +201,7 @@ async function runNode(run: Walk, node: CompiledNode, message: Message, attempt:
 function succeeded(run: Walk, node: CompiledNode, message: Message, step: Step, outcome: NodeResult): WorkStart[] {
   step.port = outcome.port
   const payload = outcome.output === undefined ? message.payload : outcome.output
+  run.handedOn = payload
   if (outcome.output !== undefined) step.output = redactPayload(run, outcome.output)
   if (outcome.request) step.request = redactRequest(run, outcome.request)
   if (outcome.response) step.response = { ...outcome.response, body: redactPayload(run, outcome.response.body) }

@@ -38,7 +38,11 @@ export interface Step {
   attempt: number
   startedAt: string
   durationMs: number
-  input: unknown
+  /**
+   * The payload the node received. Left out when it is the very payload the step before handed on
+   * (guard nodes pass one payload along): `restoreStepInputs` puts it back for readers.
+   */
+  input?: unknown
   output?: unknown
   error?: StepErrorInfo
   lineage?: Lineage

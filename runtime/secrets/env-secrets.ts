@@ -8,6 +8,19 @@ export function envSecret(name: string, env: NodeJS.ProcessEnv = process.env): s
   return values.filter((value): value is string => typeof value === 'string' && value !== '')
 }
 
+/** The process environment does not change under a running runtime: read each secret once. */
+export function cachedEnvSecrets(env: NodeJS.ProcessEnv = process.env): (name: string) => string[] {
+  const cache = new Map<string, string[]>()
+  return (name) => {
+    let values = cache.get(name)
+    if (!values) {
+      values = envSecret(name, env)
+      cache.set(name, values)
+    }
+    return values
+  }
+}
+
 /** `$vars` for expressions: every MAPPER_VAR_<NAME> variable, as NAME. */
 export function envVars(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const vars: Record<string, string> = {}

@@ -192,7 +192,7 @@ async function accept(
   test: boolean,
   completed: boolean,
 ): Promise<Answer> {
-  let result: Awaited<ReturnType<Store['accept']>>
+  let result: Awaited<ReturnType<Store['accept']>> | undefined
   try {
     result = await deps.store.accept({
       eventId: event.id,
@@ -212,7 +212,7 @@ async function accept(
       test,
     })
   } finally {
-    deps.claims.release(run.claims)
+    deps.claims.release(run.claims, result?.status === 'duplicate' ? undefined : event.id)
   }
   for (const dead of run.deadLetters) deps.metrics.errors.inc({ flow: flow.doc.id, category: dead.error.category })
   if (result.status === 'duplicate') {

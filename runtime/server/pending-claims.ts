@@ -1,9 +1,13 @@
-/** @module Dedupe claims taken by requests still in flight in this process, until their commit lands. */
+/** @module Dedupe claims taken by requests in flight in this process, and the ones it committed lately. */
 import type { ClaimResult } from '../model/node-kind.ts'
 import type { Store } from '../store/store.ts'
 
+/** How many committed claims this process remembers, so that a sender's retries skip the store read. */
+const RECENT_CLAIMS = 50_000
+
 export class PendingClaims {
   private readonly held = new Map<string, string>()
+  private readonly recent = new Map<string, { eventId: string; expiresMs: number }>()
 
   constructor(private readonly store: Store) {}
 
@@ -15,6 +19,8 @@ export class PendingClaims {
     const id = `${scope}\u0000${key}`
     const holder = this.held.get(id)
     if (holder !== undefined) return { claimed: false, firstEventId: holder }
+    const known = this.recent.get(id)
+    if (known && known.expiresMs > now.getTime()) return { claimed: false, firstEventId: known.eventId }
     this.held.set(id, eventId)
     const stored = await this.store.findClaim(scope, key, now)
     if (stored !== undefined && stored !== eventId) {
@@ -24,8 +30,14 @@ export class PendingClaims {
     return { claimed: true }
   }
 
-  /** After the commit (or a refusal): the store holds the claim now, or nobody does. */
-  release(claims: ReadonlyArray<{ scope: string; key: string }>): void {
-    for (const claim of claims) this.held.delete(`${claim.scope}\u0000${claim.key}`)
+  /** After the commit: the store holds these claims now (`committedBy` set), or nobody does. */
+  release(claims: ReadonlyArray<{ scope: string; key: string; expiresAt: string }>, committedBy?: string): void {
+    for (const claim of claims) {
+      const id = `${claim.scope}\u0000${claim.key}`
+      this.held.delete(id)
+      if (committedBy === undefined) continue
+      if (this.recent.size >= RECENT_CLAIMS) this.recent.delete(this.recent.keys().next().value as string)
+      this.recent.set(id, { eventId: committedBy, expiresMs: Date.parse(claim.expiresAt) })
+    }
   }
 }

@@ -8,7 +8,7 @@ import { type SyncReport, syncFlowFiles } from '../deploy/sync-flow-files.ts'
 import type { EngineServices } from '../engine/types.ts'
 import { schemaDirectory } from '../files/schema-directory.ts'
 import { nodeKinds } from '../nodes/index.ts'
-import { envSecret, envVars } from '../secrets/env-secrets.ts'
+import { cachedEnvSecrets, envVars } from '../secrets/env-secrets.ts'
 import type { Store } from '../store/store.ts'
 import { FlowWorker } from '../worker/flow-worker.ts'
 import { createHttpClient } from '../worker/http-client.ts'
@@ -77,7 +77,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const services: EngineServices = {
     now,
     vars: { ...envVars(), ...options.vars },
-    secret: options.secrets ?? ((name) => envSecret(name)),
+    secret: options.secrets ?? cachedEnvSecrets(),
     claim: async () => ({ claimed: false }),
     fetch: (request) => http.fetch(request),
   }

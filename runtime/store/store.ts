@@ -67,6 +67,15 @@ export interface WorkItem {
   runAt: string
   leaseOwner?: string
   leaseExpiresAt?: string
+  /** What a worker needs of the event, read with the lease so that running an item needs no other read. */
+  event?: WorkEvent
+}
+
+export interface WorkEvent {
+  receivedAt: string
+  headers: Record<string, string>
+  rawBody: string | null
+  test: boolean
 }
 
 /** What one worker run produced: the steps, the work it queued next, and the errors no edge took. */
@@ -82,6 +91,10 @@ export interface RetryPlan {
   at: string
   attempt: number
   error: StepErrorInfo
+  /** The node to retry and what reaches it, when it is not the item's own node (the item ran up to it). */
+  resumeAt?: WorkStart
+  /** Lineage of the transforms that ran before the failing node. */
+  lineage?: Record<string, Lineage>
 }
 
 export interface StoredEvent {

@@ -11,6 +11,8 @@ import type { Store, WorkItem } from '../store/store.ts'
 
 export const DEFAULT_LEASE_MS = 30_000
 export const DEFAULT_WORKER_CONCURRENCY = 32
+/** How long a worker that found only a few items lets new ones gather before its next lease. */
+const LEASE_GATHER_MS = 2
 /** An idle worker looks at the queue at least this often, for work another process queued. */
 const IDLE_POLL_MS = 1_000
 
@@ -80,6 +82,9 @@ export class FlowWorker {
       }
       for (const item of items) this.track(this.process(item))
       if (items.length === 0 || this.inFlight.size >= this.concurrency) await this.idle()
+      // A lease is a write: under a stream of new events, gather a few before asking again, so that the
+      // writer commits leases of many items instead of one per event.
+      else if (items.length < room) await new Promise((resolve) => setTimeout(resolve, LEASE_GATHER_MS))
     }
   }
 
@@ -119,10 +124,10 @@ export class FlowWorker {
     })
     try {
       const flow = await registry.version(item.flowId, item.flowVersion)
-      const stored = await store.getEvent(item.eventId)
+      const stored = item.event ?? (await store.getEvent(item.eventId))
       if (!stored) throw new Error(`event ${item.eventId} is gone`)
       const event: EngineEvent = {
-        id: stored.id,
+        id: item.eventId,
         receivedAt: stored.receivedAt,
         flowId: item.flowId,
         flowVersion: item.flowVersion,
@@ -141,8 +146,10 @@ export class FlowWorker {
           at: new Date(run.retry.at).toISOString(),
           attempt: run.retry.nextAttempt,
           error: run.retry.error,
+          lineage: run.lineage,
+          ...(run.retry.node === item.node ? {} : { resumeAt: { node: run.retry.node, message: run.retry.message } }),
         })
-        metrics.retries.inc({ flow: item.flowId, node: item.node })
+        metrics.retries.inc({ flow: item.flowId, node: run.retry.node })
         log.warn(
           {
             attempt: item.attempt,

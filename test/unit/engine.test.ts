@@ -180,8 +180,8 @@ describe('runWork', () => {
     expect(result.work).toEqual([{ node: 'second', message: { payload: { ref: 9 }, lineage: { ref: ['crmId'] } } }])
   })
 
-  it('stops before the first effect when it starts from a node that is not one', async () => {
-    const services = fakeServices({ nowMs: NOW_MS })
+  it('runs through the first effect when it starts from a node that is not one, and queues the next effect', async () => {
+    const services = fakeServices({ nowMs: NOW_MS, downstream: [{ status: 200, body: '{"crmId":9}' }] })
     const result = await runWork(
       flow,
       event(),
@@ -190,9 +190,25 @@ describe('runWork', () => {
       services,
       SIDE_EFFECTS,
     )
-    expect(result.steps.map((s) => s.node)).toEqual(['map'])
-    expect(result.work.map((w) => w.node)).toEqual(['first'])
-    expect(services.requests).toEqual([])
+    expect(result.steps.map((s) => s.node)).toEqual(['map', 'first', 'remap'])
+    expect(result.work.map((w) => w.node)).toEqual(['second'])
+    expect(services.requests).toHaveLength(1)
+  })
+
+  it('retries the effect itself, not the node the item started from, when that effect fails', async () => {
+    const services = fakeServices({ nowMs: NOW_MS, downstream: [{ status: 503, body: '' }] })
+    const result = await runWork(
+      flow,
+      event(),
+      { node: 'map', message: { payload: PAYLOAD } },
+      1,
+      services,
+      SIDE_EFFECTS,
+    )
+    expect(result.steps.map((s) => s.node)).toEqual(['map', 'first'])
+    expect(result.retry).toMatchObject({ node: 'first', nextAttempt: 2 })
+    expect(result.retry?.message.payload).toEqual(result.steps[0]?.output)
+    expect(result.lineage.map).toBeDefined()
   })
 
   it('records the attempt number on the step of the node it resumes', async () => {

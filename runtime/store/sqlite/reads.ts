@@ -1,5 +1,6 @@
 /** @module Every read of the SQLite store, on the main thread's read-only connection (WAL: never waits for the writer). */
 import type Sqlite from 'better-sqlite3'
+import { restoreStepInputs } from '../../engine/step-inputs.ts'
 import type {
   EventDetail,
   EventFilter,
@@ -171,7 +172,7 @@ export class SqliteReads {
         if (!row) return undefined
         return {
           ...eventFromRow(row),
-          steps: this.statements.steps.all(id).map(stepFromRow),
+          steps: restoreStepInputs(this.statements.steps.all(id).map(stepFromRow)),
           lineage: lineageFromRows(this.statements.lineage.all(id)),
           deadLetters: this.statements.eventDeadLetters.all(id).map(deadLetterFromRow),
           pendingWork: this.statements.pendingWork.get(id)?.n ?? 0,

@@ -59,7 +59,12 @@ export class WriterClient {
   static async start(options: WriterOptions): Promise<WriterClient> {
     // No inherited execArgv: the entry file sets up TypeScript itself, and a parent's flags (vitest's,
     // an inspector port) have no business in the writer.
-    const worker = new Worker(WRITER_ENTRY, { workerData: options, execArgv: [] })
+    const worker = new Worker(WRITER_ENTRY, {
+      workerData: options,
+      execArgv: process.env.MAPPER_PROFILE_WRITER
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MAPPER_PROFILE_WRITER}`]
+        : [],
+    })
     let onMessage: (message: FromWriter) => void = () => {}
     let onError: (error: Error) => void = () => {}
     let onExit: (code: number) => void = () => {}

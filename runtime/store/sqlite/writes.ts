@@ -16,6 +16,7 @@ import type {
   FlowVersionRecord,
   RejectedDelivery,
   RetryPlan,
+  WorkEvent,
   WorkItem,
   WorkOutcome,
 } from '../store.ts'
@@ -91,6 +92,12 @@ export function prepareWrites(db: Sqlite.Database): RunWrite {
     rescheduleWork: db.prepare<[number, number, string, string]>(`
       UPDATE work_items SET attempt = ?, run_at = ?, lease_owner = NULL, lease_expires_at = NULL
       WHERE id = ? AND lease_owner = ?`),
+    moveWork: db.prepare<[string, string, string, string]>(
+      'UPDATE work_items SET node = ?, message = ? WHERE id = ? AND lease_owner = ?',
+    ),
+    workEvent: db.prepare<[string], { received_at: number; headers: string; raw_body: string | null; test: number }>(
+      'SELECT received_at, headers, raw_body, test FROM events WHERE id = ?',
+    ),
     releaseLeases: db.prepare<[string]>(
       'UPDATE work_items SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?',
     ),
@@ -256,8 +263,25 @@ export function prepareWrites(db: Sqlite.Database): RunWrite {
     if (max <= 0) return []
     const rows = statements.lease.all({ owner, expires: now + leaseMs, now, max })
     rows.sort((a, b) => a.run_at - b.run_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    for (const eventId of new Set(rows.map((row) => row.event_id))) statements.startProcessing.run(now, eventId)
-    return rows.map(workItemFromRow)
+    const events = new Map<string, WorkEvent | undefined>()
+    for (const eventId of new Set(rows.map((row) => row.event_id))) {
+      statements.startProcessing.run(now, eventId)
+      const event = statements.workEvent.get(eventId)
+      events.set(
+        eventId,
+        event && {
+          receivedAt: toIso(event.received_at),
+          headers: JSON.parse(event.headers) as Record<string, string>,
+          rawBody: event.raw_body,
+          test: event.test === 1,
+        },
+      )
+    }
+    return rows.map((row) => {
+      const item = workItemFromRow(row)
+      const event = events.get(row.event_id)
+      return event ? { ...item, event } : item
+    })
   }
 
   function settle(eventId: string, now: number): void {
@@ -284,9 +308,14 @@ export function prepareWrites(db: Sqlite.Database): RunWrite {
 
   function retry(item: WorkItem, plan: RetryPlan, now: number): void {
     if (item.leaseOwner === undefined) return
+    if (plan.resumeAt) {
+      const { node, message } = plan.resumeAt
+      statements.moveWork.run(node, JSON.stringify(message), item.id, item.leaseOwner)
+    }
     const moved = statements.rescheduleWork.run(plan.attempt, toMs(plan.at), item.id, item.leaseOwner)
     if (moved.changes === 0) return
     appendSteps(item.eventId, plan.steps)
+    if (plan.lineage) mergeLineage(item.eventId, plan.lineage)
     statements.touchEvent.run(now, item.eventId)
   }
 
