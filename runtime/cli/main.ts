@@ -1,7 +1,11 @@
 /** @module The `mapper` command line: one file per command, wired here. */
 import { Command } from 'commander'
+import { purgeCommand } from './purge.ts'
+import { replayCommand } from './replay.ts'
+import { secretCommand } from './secret.ts'
 import { sendCommand } from './send.ts'
 import { serveCommand } from './serve.ts'
+import { tokenCommand } from './token.ts'
 import { validateCommand } from './validate.ts'
 
 export function buildProgram(): Command {
@@ -13,6 +17,10 @@ export function buildProgram(): Command {
   program.addCommand(serveCommand())
   program.addCommand(sendCommand())
   program.addCommand(validateCommand())
+  program.addCommand(tokenCommand())
+  program.addCommand(secretCommand())
+  program.addCommand(replayCommand())
+  program.addCommand(purgeCommand())
   return program
 }
 

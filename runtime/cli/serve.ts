@@ -2,7 +2,6 @@
 import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
-import { bootstrapAdminToken } from '../server/admin-token.ts'
 import { createLogger } from '../server/logger.ts'
 import { startRuntime } from '../server/runtime.ts'
 import { openStore } from '../store/open-store.ts'
@@ -44,7 +43,6 @@ async function serve(options: ServeOptions): Promise<void> {
   const logger = createLogger()
   if (!options.store) mkdirSync(options.data, { recursive: true })
   const store = await openStore(options.store, options.data)
-  const admin = await bootstrapAdminToken(options.data, process.env.MAPPER_ADMIN_TOKEN)
   const runtime = await startRuntime({
     store,
     flowsDir: options.flows,
@@ -54,7 +52,8 @@ async function serve(options: ServeOptions): Promise<void> {
     logger,
     vars: parseVars(options.var),
     editorDir: EDITOR_DIR,
-    adminTokenCheck: admin.check,
+    ...(process.env.MAPPER_ADMIN_TOKEN ? { adminToken: process.env.MAPPER_ADMIN_TOKEN } : {}),
+    ...(options.store ? {} : { dataDir: options.data }),
     workers: options.workers,
     ...(options.queueHighWater === undefined ? {} : { queueHighWater: options.queueHighWater }),
     ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
@@ -66,10 +65,10 @@ async function serve(options: ServeOptions): Promise<void> {
     [
       '',
       `Mapper Studio is running: ${runtime.url}/`,
-      ...(admin.created
+      ...(runtime.createdAdminToken
         ? [
-            `Admin token (shown once, keep it): ${admin.created}`,
-            `Sign in: ${runtime.url}/flows?token=${admin.created}`,
+            `Admin token (shown once, keep it): ${runtime.createdAdminToken}`,
+            `Sign in: ${runtime.url}/flows?token=${runtime.createdAdminToken}`,
           ]
         : []),
       ...(hooks.length

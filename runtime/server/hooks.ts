@@ -11,12 +11,14 @@ import type { EngineEvent, EngineServices, RunResult } from '../engine/types.ts'
 import { DEFAULT_MAX_BODY_BYTES } from '../model/types.ts'
 import type { Store } from '../store/store.ts'
 import { diagnoseRejection } from './diagnose-rejection.ts'
+import type { EventBus, EventNews } from './event-bus.ts'
 import { newEventId, newRequestId } from './ids.ts'
 import type { Logger } from './logger.ts'
 import { maskHeaders } from './mask-headers.ts'
 import type { ReceiveOutcome, RuntimeMetrics } from './metrics.ts'
 import type { PendingClaims } from './pending-claims.ts'
 import { RateLimiter } from './rate-limit.ts'
+import type { RecentFigures } from './recent-figures.ts'
 
 export const HOOKS_PREFIX = '/hooks/'
 /** Events sent with this header are processed without side effects and kept apart from production figures. */
@@ -29,6 +31,8 @@ export interface HookDeps {
   /** Services for guard runs; `claim` is replaced per request by the pending-claims check. */
   services: EngineServices
   metrics: RuntimeMetrics
+  figures: RecentFigures
+  bus: EventBus
   logger: Logger
   /** True while the queue is over its high-water mark: new webhooks get 503. */
   overloaded(): boolean
@@ -45,6 +49,8 @@ interface Answer {
   outcome: ReceiveOutcome
   /** Already stored as an event (accepted, duplicate, or refused by the flow). */
   recorded?: boolean
+  /** What the live stream is told. */
+  news?: EventNews
 }
 
 export function createHookHandler(deps: HookDeps) {
@@ -79,7 +85,9 @@ export function createHookHandler(deps: HookDeps) {
     const seconds = (performance.now() - started) / 1000
     deps.metrics.received.inc({ flow: flowId, outcome: answer.outcome, status: String(answer.status) })
     deps.metrics.ackLatency.observe({ flow: flowId }, seconds)
+    deps.figures.recordAnswer(flowId, answer.outcome, seconds * 1000, deps.services.now())
     const eventId = (answer.body as { eventId?: string }).eventId
+    if (answer.news) deps.bus.publish(answer.news)
     deps.logger.info(
       {
         requestId,
@@ -215,16 +223,40 @@ async function accept(
     deps.claims.release(run.claims, result?.status === 'duplicate' ? undefined : event.id)
   }
   for (const dead of run.deadLetters) deps.metrics.errors.inc({ flow: flow.doc.id, category: dead.error.category })
+  const news = (status: EventNews['status'], answered: number): EventNews => ({
+    type: 'event',
+    eventId: event.id,
+    flowId: flow.doc.id,
+    flowVersion: flow.doc.version,
+    status,
+    at: event.receivedAt,
+    answered,
+  })
   if (result.status === 'duplicate') {
     deps.metrics.dedupeHits.inc({ flow: flow.doc.id })
-    return { status: 200, body: { duplicate: true, eventId: result.duplicateOf }, outcome: 'duplicate', recorded: true }
+    const body = { duplicate: true, eventId: result.duplicateOf }
+    return { status: 200, body, outcome: 'duplicate', recorded: true, news: news('duplicate', 200) }
   }
   if (run.work.length > 0) deps.onAccepted(run.work.length)
   if (completed && run.answer && !run.retry) {
     const headers = { 'x-event-id': event.id }
-    return { status: run.answer.status, body: run.answer.body, headers, outcome: 'accepted', recorded: true }
+    const answered = run.answer.status
+    return {
+      status: answered,
+      body: run.answer.body,
+      headers,
+      outcome: 'accepted',
+      recorded: true,
+      news: news(result.status, answered),
+    }
   }
-  return { status: 202, body: { eventId: event.id }, outcome: 'accepted', recorded: true }
+  return {
+    status: 202,
+    body: { eventId: event.id },
+    outcome: 'accepted',
+    recorded: true,
+    news: news(result.status, 202),
+  }
 }
 
 async function reject(
@@ -270,7 +302,16 @@ async function reject(
         ? error('invalid_signature', 'the signature is missing, stale or does not match')
         : error(rejection.code, rejection.message)
   const outcome: ReceiveOutcome = rejection.code
-  return { status: rejection.status, body, outcome, recorded: true }
+  const news: EventNews = {
+    type: 'event',
+    eventId: event.id,
+    flowId: flow.doc.id,
+    flowVersion: flow.doc.version,
+    status: 'rejected',
+    at: event.receivedAt,
+    answered: rejection.status,
+  }
+  return { status: rejection.status, body, outcome, recorded: true, news }
 }
 
 /** Refusals before the flow ran (404, 405, 413, 429, 503, 500) are recorded too: metadata only. */

@@ -8,15 +8,21 @@ import { type SyncReport, syncFlowFiles } from '../deploy/sync-flow-files.ts'
 import type { EngineServices } from '../engine/types.ts'
 import { schemaDirectory } from '../files/schema-directory.ts'
 import { nodeKinds } from '../nodes/index.ts'
-import { cachedEnvSecrets, envVars } from '../secrets/env-secrets.ts'
+import { envVars } from '../secrets/env-secrets.ts'
+import { createSecretCipher, loadSecretKey } from '../secrets/secret-cipher.ts'
+import { SecretVault } from '../secrets/secret-vault.ts'
 import type { Store } from '../store/store.ts'
 import { FlowWorker } from '../worker/flow-worker.ts'
 import { createHttpClient } from '../worker/http-client.ts'
 import { createAdminApp } from './admin-app.ts'
+import { bootstrapAdminToken } from './api/auth.ts'
+import { createApiRouter } from './api/index.ts'
+import { EventBus } from './event-bus.ts'
 import { createHookHandler, HOOKS_PREFIX } from './hooks.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { createMetrics, type RuntimeMetrics } from './metrics.ts'
 import { PendingClaims } from './pending-claims.ts'
+import { RecentFigures } from './recent-figures.ts'
 import { RetentionJob } from './retention-job.ts'
 
 export const DEFAULT_QUEUE_HIGH_WATER = 100_000
@@ -37,8 +43,11 @@ export interface RuntimeOptions {
   workers?: boolean
   /** Directory of the built editor, served at `/`. */
   editorDir?: string
-  adminTokenCheck?: (token: string) => boolean
-  /** Where secret values come from; the environment (NAME, NAME_PREVIOUS) by default. */
+  /** MAPPER_ADMIN_TOKEN: the admin token scripts use; without it, an empty store gets one, printed once. */
+  adminToken?: string
+  /** Where `secret.key` lives when MAPPER_SECRET_KEY is not set (the SQLite data directory). */
+  dataDir?: string
+  /** Secret values for tests, in place of the vault. */
   secrets?: (name: string) => string[]
   now?: () => number
 }
@@ -51,6 +60,9 @@ export interface Runtime {
   metrics: RuntimeMetrics
   logger: Logger
   syncReports: SyncReport[]
+  /** The admin token made on this first start, to print once. */
+  createdAdminToken?: string
+  vault: SecretVault
   /** Graceful: stop taking webhooks, finish or release leases, close the store. */
   stop(): Promise<void>
 }
@@ -73,11 +85,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const registry = new FlowRegistry(store, nodeKinds, schemas)
   await registry.refresh()
 
+  const vault = new SecretVault(store, createSecretCipher(loadSecretKey(process.env, options.dataDir)), now)
+  await vault.refresh()
+  vault.start()
+  const createdAdminToken = await bootstrapAdminToken(store, options.adminToken)
+  const bus = new EventBus()
+  const figures = new RecentFigures()
   const http = createHttpClient()
   const services: EngineServices = {
     now,
     vars: { ...envVars(), ...options.vars },
-    secret: options.secrets ?? cachedEnvSecrets(),
+    secret: options.secrets ?? ((name) => vault.values(name)),
     claim: async () => ({ claimed: false }),
     fetch: (request) => http.fetch(request),
   }
@@ -88,7 +106,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     return figures
   })
   const worker = new FlowWorker(
-    { store, registry, services, metrics, logger },
+    { store, registry, services, metrics, figures, bus, logger },
     {
       owner: `worker-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
@@ -113,6 +131,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     claims: new PendingClaims(store),
     services,
     metrics,
+    figures,
+    bus,
     logger,
     overloaded: () => queueDepth >= highWater,
     accepting: () => accepting,
@@ -121,14 +141,27 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       worker.wake()
     },
   })
-  const admin = createAdminApp({
+  const api = createApiRouter({
     store,
     registry,
+    kinds: nodeKinds,
+    schemas,
+    services,
+    vault,
+    bus,
+    figures,
+    metrics,
+    logger,
+    now,
+    onQueued: () => worker.wake(),
+  })
+  const admin = createAdminApp({
+    store,
+    api,
     metrics,
     logger,
     ready: () => accepting,
     ...(options.editorDir === undefined ? {} : { editorDir: options.editorDir }),
-    ...(options.adminTokenCheck === undefined ? {} : { adminTokenCheck: options.adminTokenCheck }),
   })
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     if (req.url?.startsWith(HOOKS_PREFIX)) void handleHook(req, res)
@@ -152,6 +185,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       logger.info('draining: no new webhooks, finishing work in flight')
       clearInterval(queueWatch)
       retention.stop()
+      vault.stop()
+      bus.close()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
       // Requests in flight get this long to be answered; keep-alive sockets after that are cut.
@@ -166,5 +201,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     })()
     return stopping
   }
-  return { url, server, store, registry, metrics, logger, syncReports, stop }
+  return {
+    url,
+    server,
+    store,
+    registry,
+    metrics,
+    logger,
+    syncReports,
+    vault,
+    stop,
+    ...(createdAdminToken === undefined ? {} : { createdAdminToken }),
+  }
 }

@@ -19,3 +19,14 @@ export function settledStatus(current: EventStatus, openDeadLetters: number, pen
   if (openDeadLetters > 0) return 'dead'
   return pendingWork > 0 ? 'processing' : 'completed'
 }
+
+/**
+ * The status after a replay, from what the event holds once the replay is in (its open dead letters are
+ * the replay's own, its pending work includes the replay's): as `accept` decides it, dead when only dead
+ * letters came of it, accepted while work waits, completed otherwise. A duplicate stays a duplicate.
+ */
+export function replayedStatus(current: EventStatus, openDeadLetters: number, pendingWork: number): EventStatus {
+  if (current === 'duplicate' || current === 'rejected') return current
+  if (pendingWork > 0) return 'accepted'
+  return openDeadLetters > 0 ? 'dead' : 'completed'
+}

@@ -139,6 +139,9 @@ export interface StoredDeadLetter {
 export interface EventFilter {
   flow?: string
   status?: EventStatus
+  /** Received at or after / before (ISO). */
+  since?: string
+  until?: string
   limit?: number
   /** Opaque cursor from a previous page. */
   cursor?: string
@@ -178,6 +181,61 @@ export interface QueueFigures {
   oldestDueMs: number
 }
 
+// --- admin: tokens, secrets, audit, replay (issue 4)
+
+export type Role = 'viewer' | 'editor' | 'operator' | 'admin'
+
+export interface TokenRecord {
+  id: string
+  name: string
+  role: Role
+  createdAt: string
+  createdBy: string | null
+  revokedAt: string | null
+  lastUsedAt: string | null
+}
+
+/** A secret value as kept at rest: encrypted by the runtime (the store never sees plain text). */
+export interface StoredSecretValue {
+  ciphertext: string
+  fingerprint: string
+  setAt: string
+  /** Null for the current value; for the previous one, when it stops being valid. */
+  validUntil: string | null
+}
+
+export interface SecretSummary {
+  name: string
+  fingerprint: string
+  updatedAt: string
+  updatedBy: string | null
+  /** The value replaced by the last rotation, while it is still accepted. */
+  previous: { fingerprint: string; validUntil: string } | null
+}
+
+export interface AuditEntry {
+  id: string
+  at: string
+  /** Token name (or `cli`, `flows-dir`). */
+  actor: string
+  action: string
+  /** What it was done to: `flow:conduit-reports@4`, `event:evt_…`, `secret:CRM_API_KEY`, `token:tok_…`. */
+  target: string
+  reason: string | null
+  details: unknown
+}
+
+/** A real replay: the same event (same id, so the same Idempotency-Keys) runs again, here on `flowVersion`. */
+export interface ReplayRun {
+  eventId: string
+  flowVersion: number
+  steps: Step[]
+  work: WorkStart[]
+  deadLetters: DeadLetter[]
+  lineage: Record<string, Lineage>
+  at: string
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres'
 
@@ -211,13 +269,57 @@ export interface Store {
   // --- events
   listEvents(filter: EventFilter): Promise<Page<StoredEvent>>
   getEvent(id: string): Promise<EventDetail | undefined>
-  listDeadLetters(filter: { flow?: string; limit?: number; cursor?: string }): Promise<Page<StoredDeadLetter>>
+  /** Open (not yet replayed) dead letters unless `includeReplayed`. */
+  listDeadLetters(filter: {
+    flow?: string
+    ids?: string[]
+    limit?: number
+    cursor?: string
+    includeReplayed?: boolean
+  }): Promise<Page<StoredDeadLetter>>
 
   // --- retention
   /** Removes raw bodies of a flow's events received before `before`; returns how many. */
   purgeRawPayloads(flowId: string, before: Date): Promise<number>
   /** Removes dedupe claims that expired before `now`. */
   purgeExpiredClaims(now: Date): Promise<number>
+
+  // --- tokens (only hashes are stored)
+  createToken(token: {
+    id: string
+    name: string
+    role: Role
+    hash: string
+    createdBy: string | null
+  }): Promise<TokenRecord>
+  /** The live (not revoked) token with this hash; marks it used. */
+  findToken(hash: string): Promise<TokenRecord | undefined>
+  listTokens(): Promise<TokenRecord[]>
+  revokeToken(id: string): Promise<boolean>
+
+  // --- secrets (values arrive encrypted)
+  /** Sets a secret; the value it replaces stays valid for `overlapSec` (0: at once invalid). */
+  putSecret(secret: {
+    name: string
+    ciphertext: string
+    fingerprint: string
+    overlapSec: number
+    by: string | null
+  }): Promise<SecretSummary>
+  /** The current value and any previous one still valid at `now`, newest first. */
+  secretValues(name: string, now: Date): Promise<StoredSecretValue[]>
+  listSecrets(now: Date): Promise<SecretSummary[]>
+
+  // --- audit
+  appendAudit(entry: Omit<AuditEntry, 'id' | 'at'> & { at?: string }): Promise<AuditEntry>
+  listAudit(filter: { limit?: number; cursor?: string }): Promise<Page<AuditEntry>>
+
+  // --- replay
+  /**
+   * One transaction: marks the event's open dead letters replayed, appends the run's steps and lineage,
+   * queues its work and dead letters, and sets the status as `accept` would.
+   */
+  replayEvent(run: ReplayRun): Promise<{ status: EventStatus }>
 
   close(): Promise<void>
 }

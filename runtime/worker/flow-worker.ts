@@ -5,8 +5,10 @@
 import type { FlowRegistry } from '../deploy/flow-registry.ts'
 import { runWork } from '../engine/run.ts'
 import type { EngineEvent, EngineServices } from '../engine/types.ts'
+import type { EventBus } from '../server/event-bus.ts'
 import type { Logger } from '../server/logger.ts'
 import type { RuntimeMetrics } from '../server/metrics.ts'
+import type { RecentFigures } from '../server/recent-figures.ts'
 import type { Store, WorkItem } from '../store/store.ts'
 
 export const DEFAULT_LEASE_MS = 30_000
@@ -36,6 +38,8 @@ export class FlowWorker {
       registry: FlowRegistry
       services: EngineServices
       metrics: RuntimeMetrics
+      figures: RecentFigures
+      bus: EventBus
       logger: Logger
     },
     private readonly options: WorkerOptions,
@@ -115,7 +119,7 @@ export class FlowWorker {
   }
 
   private async process(item: WorkItem): Promise<void> {
-    const { store, registry, services, metrics, logger } = this.deps
+    const { store, registry, services, metrics, figures, bus, logger } = this.deps
     const log = logger.child({
       eventId: item.eventId,
       flowId: item.flowId,
@@ -150,6 +154,8 @@ export class FlowWorker {
           ...(run.retry.node === item.node ? {} : { resumeAt: { node: run.retry.node, message: run.retry.message } }),
         })
         metrics.retries.inc({ flow: item.flowId, node: run.retry.node })
+        figures.recordRetry(item.flowId, services.now())
+        bus.publish({ type: 'steps', eventId: item.eventId, flowId: item.flowId, steps: run.steps })
         log.warn(
           {
             attempt: item.attempt,
@@ -169,17 +175,20 @@ export class FlowWorker {
       })
       for (const dead of run.deadLetters) {
         metrics.errors.inc({ flow: item.flowId, category: dead.error.category })
+        figures.recordError(item.flowId, dead.error.category, services.now())
         log.error(
           { deadNode: dead.node, category: dead.error.category, error: dead.error.message },
           'event moved to the dead letters',
         )
       }
+      bus.publish({ type: 'steps', eventId: item.eventId, flowId: item.flowId, steps: run.steps })
       if (run.work.length === 0) {
         const status = run.deadLetters.length > 0 ? 'dead' : 'completed'
         metrics.processingLatency.observe(
           { flow: item.flowId, status },
           (services.now() - Date.parse(stored.receivedAt)) / 1000,
         )
+        figures.recordSettled(item.flowId, status, services.now())
       } else {
         this.wake()
       }

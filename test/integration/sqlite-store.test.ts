@@ -1,17 +1,17 @@
 /** @module The store contract on a real SQLite file, plus what only SQLite has: WAL, FULL sync, migrations, group commit. */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Sqlite from 'better-sqlite3'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { openWriterConnection } from '../../runtime/store/sqlite/connection.ts'
 import { GroupCommitWriter } from '../../runtime/store/sqlite/group-commit-writer.ts'
-import { openSqliteStore, type SqliteStore } from '../../runtime/store/sqlite/index.ts'
-import { migrate } from '../../runtime/store/sqlite/migrate.ts'
+import { openSqliteStore, type SqliteStore, TOKEN_TOUCH_INTERVAL_MS } from '../../runtime/store/sqlite/index.ts'
+import { migrate, readMigrations } from '../../runtime/store/sqlite/migrate.ts'
 import type { FromWriter } from '../../runtime/store/sqlite/writer-protocol.ts'
 import { prepareWrites } from '../../runtime/store/sqlite/writes.ts'
 import type { AcceptedDelivery } from '../../runtime/store/store.ts'
-import { delivery, describeStoreContract, step, workStart } from './store-contract.ts'
+import { delivery, describeStoreContract, replayRun, step, workStart } from './store-contract.ts'
 
 /** A fresh directory and a store in it; cleanup closes every store opened on it and removes it. */
 async function openInTempDir() {
@@ -58,7 +58,7 @@ describe('sqlite store', () => {
   })
 
   it('records the migrations it applied and does not apply them again on reopen', async () => {
-    expect(context.store.migrationsApplied).toEqual(['001_initial.sql'])
+    expect(context.store.migrationsApplied).toEqual(['001_initial.sql', '002_admin.sql'])
     await context.store.close()
     const again = await context.reopen()
     expect(again.migrationsApplied).toEqual([])
@@ -66,9 +66,81 @@ describe('sqlite store', () => {
     try {
       expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([
         { version: 1, name: '001_initial.sql' },
+        { version: 2, name: '002_admin.sql' },
       ])
     } finally {
       db.close()
+    }
+  })
+
+  it('brings a database of the first schema up to the admin one, keeping its dead letters open', async () => {
+    const dir = join(context.dir, 'v1')
+    mkdirSync(dir)
+    const db = openWriterConnection(join(dir, 'mapper.db'))
+    try {
+      migrate(db, readMigrations().slice(0, 1))
+      db.prepare(`INSERT INTO events (id, request_id, flow_id, flow_version, path, status, received_at, updated_at,
+                    size_bytes) VALUES ('evt_old', 'req_old', 'orders', 1, 'orders/events', 'dead', 1, 1, 2)`).run()
+      db.prepare(`INSERT INTO dead_letters (id, event_id, flow_id, flow_version, node, error, message, created_at)
+                  VALUES ('dl_old', 'evt_old', 'orders', 1, 'crm', '{"category":"non_retriable","message":"400"}',
+                          '{"payload":{}}', 1)`).run()
+    } finally {
+      db.close()
+    }
+    const store = await openSqliteStore({ dir })
+    try {
+      expect(store.migrationsApplied).toEqual(['002_admin.sql'])
+      expect((await store.listDeadLetters({})).items.map((d) => d.id)).toEqual(['dl_old'])
+      expect(await store.listTokens()).toEqual([])
+      expect(await store.replayEvent(replayRun('evt_old', { work: [workStart('crm')] }))).toEqual({
+        status: 'accepted',
+      })
+      expect((await store.listDeadLetters({})).items).toEqual([])
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('records a token use at most once a minute, across a reopen too, without the request waiting for it', async () => {
+    const t0 = Date.UTC(2030, 0, 1)
+    const lastUsed = (file: string) => {
+      const db = new Sqlite(file, { readonly: true })
+      try {
+        return db.prepare("SELECT last_used_at FROM tokens WHERE id = 'tok_1'").pluck().get()
+      } finally {
+        db.close()
+      }
+    }
+    let store = context.store
+    await store.createToken({ id: 'tok_1', name: 'ci', role: 'viewer', hash: 'h1', createdBy: null })
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      vi.setSystemTime(t0)
+      expect((await store.findToken('h1'))?.lastUsedAt).toBe(new Date(t0).toISOString())
+      // Later writes commit after the touch: once one is answered, the touch is in.
+      await store.writerSettings()
+      expect(lastUsed(store.file)).toBe(t0)
+      for (let s = 1; s < 60; s += 2) {
+        vi.setSystemTime(t0 + s * 1000)
+        expect((await store.findToken('h1'))?.lastUsedAt).toBe(new Date(t0).toISOString())
+      }
+      await store.writerSettings()
+      expect(lastUsed(store.file)).toBe(t0)
+
+      await store.close()
+      store = await context.reopen()
+      vi.setSystemTime(t0 + TOKEN_TOUCH_INTERVAL_MS - 1)
+      await store.findToken('h1')
+      await store.writerSettings()
+      expect(lastUsed(store.file)).toBe(t0)
+
+      vi.setSystemTime(t0 + TOKEN_TOUCH_INTERVAL_MS)
+      await store.findToken('h1')
+      await store.writerSettings()
+      expect(lastUsed(store.file)).toBe(t0 + TOKEN_TOUCH_INTERVAL_MS)
+      expect((await store.listTokens())[0]?.lastUsedAt).toBe(new Date(t0 + TOKEN_TOUCH_INTERVAL_MS).toISOString())
+    } finally {
+      vi.useRealTimers()
     }
   })
 

@@ -14,6 +14,7 @@ import type { FlowDocument } from '../../runtime/model/types.ts'
 import {
   type AcceptedDelivery,
   type RejectedDelivery,
+  type ReplayRun,
   type Store,
   VersionConflict,
   type WorkItem,
@@ -122,6 +123,20 @@ export function rejection(overrides: Partial<RejectedDelivery> = {}): RejectedDe
 
 export function outcome(overrides: Partial<WorkOutcome> = {}): WorkOutcome {
   return { steps: [], next: [], deadLetters: [], lineage: {}, ...overrides }
+}
+
+/** A replay run of an event: by default on version 3, now, with one step and nothing queued. */
+export function replayRun(eventId: string, overrides: Partial<ReplayRun> = {}): ReplayRun {
+  return {
+    eventId,
+    flowVersion: 3,
+    steps: [step('verify')],
+    work: [],
+    deadLetters: [],
+    lineage: {},
+    at: iso(Date.now()),
+    ...overrides,
+  }
 }
 
 function workStep(node: string, overrides: Partial<Step> = {}): Step {
@@ -704,6 +719,51 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(new Set(nodes)).toEqual(new Set(['n0', 'n1', 'n2']))
         expect(await store.listDeadLetters({ flow: 'nothing' })).toEqual({ items: [], nextCursor: null })
       })
+
+      it('lists events received within since (inclusive) and until (exclusive), pages included', async () => {
+        const now = Date.now()
+        const made = await acceptMany(6, (i) => ({ receivedAt: iso(now - (6 - i) * 1000) }))
+        const ids = (items: Array<{ id: string }>) => items.map((e) => e.id)
+        const [e0, e1, e2, e3, e4, e5] = made.map((d) => d.eventId)
+        const since = iso(now - 4000) // e2's time
+        const until = iso(now - 1000) // e5's time
+        expect(ids((await store.listEvents({ since })).items)).toEqual([e5, e4, e3, e2])
+        expect(ids((await store.listEvents({ until })).items)).toEqual([e4, e3, e2, e1, e0])
+        expect(ids((await store.listEvents({ since, until })).items)).toEqual([e4, e3, e2])
+        const first = await store.listEvents({ since, until, limit: 2 })
+        const second = await store.listEvents({ since, until, limit: 2, cursor: first.nextCursor ?? '' })
+        expect([...ids(first.items), ...ids(second.items)]).toEqual([e4, e3, e2])
+        expect(second.nextCursor).toBeNull()
+        expect((await store.listEvents({ since: iso(now) })).items).toEqual([])
+        await expect(store.listEvents({ since: 'yesterday-ish' })).rejects.toThrow()
+      })
+
+      it('lists only the dead letters asked for by id, open ones unless replayed ones are asked for', async () => {
+        const made = []
+        for (let i = 0; i < 4; i++) {
+          const dead = delivery({ receivedAt: iso(Date.now() - i * 1000), deadLetters: [deadLetter(`n${i}`)] })
+          await store.accept(dead)
+          made.push(dead)
+        }
+        const all = (await store.listDeadLetters({})).items
+        expect(all.map((d) => d.node)).toEqual(['n0', 'n1', 'n2', 'n3'])
+        const wanted = [all[1]?.id ?? '', all[3]?.id ?? '', 'dl_unknown']
+        const some = await store.listDeadLetters({ ids: wanted })
+        expect(some.items.map((d) => d.node)).toEqual(['n1', 'n3'])
+        expect((await store.listDeadLetters({ ids: wanted, flow: 'invoices' })).items).toEqual([])
+        expect((await store.listDeadLetters({ ids: [] })).items).toEqual([])
+
+        const replayed = made[1] as AcceptedDelivery
+        await store.replayEvent(replayRun(replayed.eventId))
+        expect((await store.listDeadLetters({})).items.map((d) => d.node)).toEqual(['n0', 'n2', 'n3'])
+        expect((await store.listDeadLetters({ ids: wanted })).items.map((d) => d.node)).toEqual(['n3'])
+        const withReplayed = await store.listDeadLetters({ ids: wanted, includeReplayed: true })
+        expect(withReplayed.items.map((d) => [d.node, d.replayedAt !== null])).toEqual([
+          ['n1', true],
+          ['n3', false],
+        ])
+        expect((await store.listDeadLetters({ includeReplayed: true })).items).toHaveLength(4)
+      })
     })
 
     describe('retention', () => {
@@ -729,6 +789,327 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.purgeExpiredClaims(new Date(now))).toBe(1)
         expect(await store.purgeExpiredClaims(new Date(now))).toBe(0)
         expect(await store.findClaim('orders/dedupe', 'live', new Date(now))).toBe(live.eventId)
+      })
+    })
+
+    describe('tokens', () => {
+      const hashOf = (token: string) => createHash('sha256').update(token).digest('hex')
+
+      it('creates a token and finds the live token by its hash, never showing the hash', async () => {
+        const hash = hashOf('mst_secret_1')
+        const created = await store.createToken({ id: 'tok_1', name: 'ci', role: 'operator', hash, createdBy: 'admin' })
+        expect(created).toEqual({
+          id: 'tok_1',
+          name: 'ci',
+          role: 'operator',
+          createdAt: expect.any(String),
+          createdBy: 'admin',
+          revokedAt: null,
+          lastUsedAt: null,
+        })
+        expect(Number.isNaN(Date.parse(created.createdAt))).toBe(false)
+        const found = await store.findToken(hash)
+        expect(found).toMatchObject({ id: 'tok_1', name: 'ci', role: 'operator', revokedAt: null })
+        expect(found).not.toHaveProperty('hash')
+        expect(JSON.stringify(found)).not.toContain(hash)
+        expect(await store.findToken(hashOf('mst_other'))).toBeUndefined()
+      })
+
+      it('lists every token, revoked ones included, without hashes; names may repeat, hashes may not', async () => {
+        await store.createToken({ id: 'tok_a', name: 'deploy', role: 'admin', hash: hashOf('a'), createdBy: null })
+        await store.createToken({ id: 'tok_b', name: 'deploy', role: 'viewer', hash: hashOf('b'), createdBy: 'tok_a' })
+        await expect(
+          store.createToken({ id: 'tok_c', name: 'other', role: 'viewer', hash: hashOf('a'), createdBy: null }),
+        ).rejects.toThrow()
+        await expect(
+          store.createToken({ id: 'tok_a', name: 'again', role: 'viewer', hash: hashOf('c'), createdBy: null }),
+        ).rejects.toThrow()
+        await store.revokeToken('tok_b')
+        const tokens = await store.listTokens()
+        expect(tokens.map((t) => [t.id, t.name, t.role, t.revokedAt !== null]).sort()).toEqual([
+          ['tok_a', 'deploy', 'admin', false],
+          ['tok_b', 'deploy', 'viewer', true],
+        ])
+        for (const token of tokens) {
+          expect(token).not.toHaveProperty('hash')
+          expect(JSON.stringify(token)).not.toContain(hashOf('a'))
+        }
+      })
+
+      it('finds no token once it is revoked; revoking says whether a live token was revoked', async () => {
+        const hash = hashOf('mst_revoked')
+        await store.createToken({ id: 'tok_r', name: 'old', role: 'editor', hash, createdBy: null })
+        expect(await store.findToken(hash)).toBeDefined()
+        expect(await store.revokeToken('tok_r')).toBe(true)
+        expect(await store.findToken(hash)).toBeUndefined()
+        expect(await store.revokeToken('tok_r')).toBe(false)
+        expect(await store.revokeToken('tok_unknown')).toBe(false)
+        const [listed] = await store.listTokens()
+        expect(Number.isNaN(Date.parse(listed?.revokedAt ?? ''))).toBe(false)
+      })
+
+      it('marks a token used when it is found', async () => {
+        const hash = hashOf('mst_used')
+        await store.createToken({ id: 'tok_u', name: 'used', role: 'viewer', hash, createdBy: null })
+        const before = Date.now()
+        const found = await store.findToken(hash)
+        expect(Date.parse(found?.lastUsedAt ?? '')).toBeGreaterThanOrEqual(before)
+        // The use may be recorded after the answer (it must not cost the request a write).
+        await expect.poll(async () => (await store.listTokens())[0]?.lastUsedAt ?? null).not.toBeNull()
+        expect(await store.findToken(hash)).toMatchObject({ lastUsedAt: expect.any(String) })
+      })
+    })
+
+    describe('secrets', () => {
+      const SEC = 1000
+      const put = (name: string, value: string, overlapSec = 0, by: string | null = 'ops') =>
+        store.putSecret({ name, ciphertext: `enc(${value})`, fingerprint: `fp(${value})`, overlapSec, by })
+      const values = async (name: string, now = new Date()) =>
+        (await store.secretValues(name, now)).map((v) => [v.fingerprint, v.validUntil === null])
+
+      it('keeps a first value as the current one, encrypted as it arrived', async () => {
+        const summary = await put('CRM_API_KEY', 'v1', 3600)
+        expect(summary).toEqual({
+          name: 'CRM_API_KEY',
+          fingerprint: 'fp(v1)',
+          updatedAt: expect.any(String),
+          updatedBy: 'ops',
+          previous: null,
+        })
+        const [current, ...rest] = await store.secretValues('CRM_API_KEY', new Date())
+        expect(rest).toEqual([])
+        expect(current).toEqual({
+          ciphertext: 'enc(v1)',
+          fingerprint: 'fp(v1)',
+          setAt: summary.updatedAt,
+          validUntil: null,
+        })
+        expect(await store.secretValues('NOTHING', new Date())).toEqual([])
+        expect(await store.listSecrets(new Date())).toEqual([summary])
+      })
+
+      it('keeps the replaced value valid for the overlap, then only the current one', async () => {
+        await put('CRM_API_KEY', 'v1')
+        const rotated = await put('CRM_API_KEY', 'v2', 3600, 'ana')
+        const setAt = Date.parse(rotated.updatedAt)
+        expect(rotated).toMatchObject({ fingerprint: 'fp(v2)', updatedBy: 'ana', previous: { fingerprint: 'fp(v1)' } })
+        const validUntil = Date.parse(rotated.previous?.validUntil ?? '')
+        expect(validUntil).toBe(setAt + 3600 * SEC)
+
+        expect(await values('CRM_API_KEY')).toEqual([
+          ['fp(v2)', true],
+          ['fp(v1)', false],
+        ])
+        const [, previous] = await store.secretValues('CRM_API_KEY', new Date())
+        expect(previous).toMatchObject({ ciphertext: 'enc(v1)', validUntil: iso(validUntil) })
+        expect(await values('CRM_API_KEY', new Date(validUntil - 1))).toHaveLength(2)
+        expect(await values('CRM_API_KEY', new Date(validUntil))).toEqual([['fp(v2)', true]])
+
+        const listed = await store.listSecrets(new Date())
+        expect(listed).toEqual([rotated])
+        const expired = await store.listSecrets(new Date(validUntil + 1))
+        expect(expired).toEqual([{ ...rotated, previous: null }])
+      })
+
+      it('invalidates the replaced value at once when the overlap is 0', async () => {
+        await put('HOOK_SECRET', 'v1', 3600)
+        const rotated = await put('HOOK_SECRET', 'v2', 0)
+        expect(rotated.previous).toBeNull()
+        expect(await values('HOOK_SECRET')).toEqual([['fp(v2)', true]])
+        expect((await store.listSecrets(new Date()))[0]?.previous).toBeNull()
+      })
+
+      it('leaves only the newest replaced value valid after two rotations in a row', async () => {
+        await put('CRM_API_KEY', 'v1')
+        await put('CRM_API_KEY', 'v2', 3600)
+        const third = await put('CRM_API_KEY', 'v3', 600)
+        expect(third.previous?.fingerprint).toBe('fp(v2)')
+        expect(await values('CRM_API_KEY')).toEqual([
+          ['fp(v3)', true],
+          ['fp(v2)', false],
+        ])
+        // v1's own overlap would have lasted an hour: the second rotation ended it.
+        const setAt = Date.parse(third.updatedAt)
+        expect(await values('CRM_API_KEY', new Date(setAt + 601 * SEC))).toEqual([['fp(v3)', true]])
+        await put('CRM_API_KEY', 'v4', 0)
+        expect(await values('CRM_API_KEY')).toEqual([['fp(v4)', true]])
+      })
+
+      it('lists every secret by name with its current fingerprint, and keeps secrets apart', async () => {
+        await put('B_KEY', 'b1')
+        await put('A_KEY', 'a1')
+        await put('A_KEY', 'a2', 60, null)
+        const listed = await store.listSecrets(new Date())
+        expect(listed.map((s) => [s.name, s.fingerprint, s.updatedBy, s.previous?.fingerprint ?? null])).toEqual([
+          ['A_KEY', 'fp(a2)', null, 'fp(a1)'],
+          ['B_KEY', 'fp(b1)', 'ops', null],
+        ])
+        expect(JSON.stringify(listed)).not.toContain('enc(')
+        expect(await values('B_KEY')).toEqual([['fp(b1)', true]])
+      })
+
+      it('refuses a negative overlap', async () => {
+        await expect(put('KEY', 'v1', -1)).rejects.toThrow()
+        expect(await store.listSecrets(new Date())).toEqual([])
+      })
+    })
+
+    describe('audit', () => {
+      it('appends an entry, at now by default, and returns it as it lists it', async () => {
+        const before = Date.now()
+        const entry = await store.appendAudit({
+          actor: 'ana',
+          action: 'flow.deploy',
+          target: 'flow:orders@2',
+          reason: 'hotfix',
+          details: { from: 1, to: 2 },
+        })
+        expect(entry).toMatchObject({ actor: 'ana', action: 'flow.deploy', target: 'flow:orders@2', reason: 'hotfix' })
+        expect(entry.details).toEqual({ from: 1, to: 2 })
+        expect(typeof entry.id).toBe('string')
+        expect(Date.parse(entry.at)).toBeGreaterThanOrEqual(before)
+        const given = await store.appendAudit({
+          at: iso(before - MINUTE),
+          actor: 'cli',
+          action: 'secret.put',
+          target: 'secret:CRM_API_KEY',
+          reason: null,
+          details: null,
+        })
+        expect(given.at).toBe(iso(before - MINUTE))
+        const listed = await store.listAudit({})
+        expect(listed).toEqual({ items: [entry, given], nextCursor: null })
+      })
+
+      it('lists newest first and pages through every entry exactly once, equal times included', async () => {
+        const now = Date.now()
+        const made = []
+        for (let i = 0; i < 23; i++) {
+          made.push(
+            await store.appendAudit({
+              // Groups of three share one time: only the id orders them.
+              at: iso(now - Math.floor(i / 3) * 1000),
+              actor: 'ops',
+              action: 'event.replay',
+              target: `event:evt_${i}`,
+              reason: `because ${i}`,
+              details: { i },
+            }),
+          )
+        }
+        const seen: string[] = []
+        let cursor: string | undefined
+        let pages = 0
+        do {
+          const page = await store.listAudit({ limit: 5, ...(cursor === undefined ? {} : { cursor }) })
+          expect(page.items.length).toBeLessThanOrEqual(5)
+          seen.push(...page.items.map((e) => e.id))
+          cursor = page.nextCursor ?? undefined
+          pages += 1
+        } while (cursor !== undefined && pages < 20)
+        expect(pages).toBe(5)
+        expect(seen).toHaveLength(23)
+        expect(new Set(seen)).toEqual(new Set(made.map((e) => e.id)))
+        const all = (await store.listAudit({ limit: 100 })).items
+        expect(all.map((e) => e.id)).toEqual(seen)
+        for (let i = 1; i < all.length; i++) {
+          expect(Date.parse(all[i - 1]?.at ?? '')).toBeGreaterThanOrEqual(Date.parse(all[i]?.at ?? ''))
+        }
+        // Within one time, the later entry first.
+        expect(all.slice(0, 3).map((e) => e.target)).toEqual(['event:evt_2', 'event:evt_1', 'event:evt_0'])
+        await expect(store.listAudit({ cursor: 'not a cursor' })).rejects.toThrow()
+      })
+    })
+
+    describe('replay', () => {
+      it('moves a dead event back to accepted with its work queued and its dead letter marked replayed', async () => {
+        const { delivery: accepted, item } = await acceptAndLease()
+        await store.complete(
+          item,
+          outcome({ steps: [workStep('crm', { port: 'error' })], deadLetters: [deadLetter('crm')] }),
+        )
+        expect((await store.getEvent(accepted.eventId))?.status).toBe('dead')
+        expect((await store.queueFigures(later())).deadLetters).toBe(1)
+        const [open] = (await store.listDeadLetters({})).items
+        expect(open?.eventId).toBe(accepted.eventId)
+
+        const at = Date.now() + 2 * MINUTE
+        const run = replayRun(accepted.eventId, {
+          flowVersion: 2,
+          at: iso(at),
+          steps: [workStep('verify', { phase: 'guard', kind: 'verify', startedAt: iso(at) })],
+          work: [workStart('crm', { total: 12.5 })],
+          lineage: { map: { total: ['amount'] } },
+        })
+        expect(await store.replayEvent(run)).toEqual({ status: 'accepted' })
+
+        const event = await store.getEvent(accepted.eventId)
+        expect(event).toMatchObject({
+          id: accepted.eventId,
+          status: 'accepted',
+          updatedAt: iso(at),
+          pendingWork: 1,
+          lineage: { map: { total: ['amount'] } },
+        })
+        expect(event?.steps.map((s) => s.node)).toEqual(['verify', 'dedupe', 'crm', 'verify'])
+        expect(event?.deadLetters).toMatchObject([{ id: open?.id, replayedAt: iso(at) }])
+        expect((await store.listDeadLetters({})).items).toEqual([])
+        expect((await store.listDeadLetters({ includeReplayed: true })).items).toMatchObject([
+          { id: open?.id, replayedAt: iso(at) },
+        ])
+        expect((await store.queueFigures(new Date(at))).deadLetters).toBe(0)
+
+        // The work runs on the replay's version, from the replay's time, under the same event id.
+        expect(await store.lease('worker-a', 10, 30_000, new Date(at - 1))).toEqual([])
+        const [again] = await store.lease('worker-a', 10, 30_000, new Date(at))
+        expect(again).toMatchObject({
+          eventId: accepted.eventId,
+          flowVersion: 2,
+          node: 'crm',
+          attempt: 1,
+          runAt: iso(at),
+        })
+        expect(again?.message.payload).toEqual({ total: 12.5 })
+        await store.complete(again as WorkItem, outcome({ steps: [workStep('crm', { kind: 'http' })] }))
+        expect(await store.getEvent(accepted.eventId)).toMatchObject({ status: 'completed', pendingWork: 0 })
+      })
+
+      it('keeps a replay that dead-letters again dead, with a new open dead letter on the replayed version', async () => {
+        const dead = delivery({ deadLetters: [deadLetter('branch', 'no case matched')] })
+        await store.accept(dead)
+        const at = Date.now() + MINUTE
+        const run = replayRun(dead.eventId, { at: iso(at), deadLetters: [deadLetter('branch', 'still no case')] })
+        expect(await store.replayEvent(run)).toEqual({ status: 'dead' })
+        const letters = (await store.getEvent(dead.eventId))?.deadLetters ?? []
+        expect(letters.map((d) => [d.error.message, d.flowVersion, d.replayedAt])).toEqual([
+          ['no case matched', 1, iso(at)],
+          ['still no case', 3, null],
+        ])
+        const open = (await store.listDeadLetters({})).items
+        expect(open.map((d) => d.error.message)).toEqual(['still no case'])
+        expect((await store.queueFigures(new Date(at))).deadLetters).toBe(1)
+      })
+
+      it('completes a replay that queued nothing, and replays a completed event too', async () => {
+        const done = delivery()
+        await store.accept(done)
+        expect(await store.replayEvent(replayRun(done.eventId))).toEqual({ status: 'completed' })
+        const event = await store.getEvent(done.eventId)
+        expect(event).toMatchObject({ status: 'completed', pendingWork: 0, deadLetters: [] })
+        expect(event?.steps).toHaveLength(3)
+        expect(await store.replayEvent(replayRun(done.eventId, { work: [workStart('map')] }))).toEqual({
+          status: 'accepted',
+        })
+        expect((await store.getEvent(done.eventId))?.pendingWork).toBe(1)
+      })
+
+      it('refuses to replay an event it does not have, or a rejected request, and changes nothing', async () => {
+        await expect(store.replayEvent(replayRun('evt_nothing', { work: [workStart('map')] }))).rejects.toThrow()
+        const refused = rejection()
+        await store.recordRejection(refused)
+        await expect(store.replayEvent(replayRun(refused.eventId, { work: [workStart('map')] }))).rejects.toThrow()
+        expect(await store.getEvent(refused.eventId)).toMatchObject({ status: 'rejected', pendingWork: 0 })
+        expect((await store.queueFigures(later())).pending).toBe(0)
       })
     })
 

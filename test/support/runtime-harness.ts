@@ -50,7 +50,8 @@ export async function startTestRuntime(options: {
     logger: pino({ level: 'info' }, pino.destination({ dest: logFile, sync: true })),
     secrets: (name) => options.secrets?.[name] ?? [],
     vars: options.vars ?? {},
-    adminTokenCheck: (token) => token === ADMIN_TOKEN,
+    adminToken: ADMIN_TOKEN,
+    dataDir,
     ...options.runtime,
   })
   let stopped = false

@@ -2,17 +2,22 @@
 import type Sqlite from 'better-sqlite3'
 import { restoreStepInputs } from '../../engine/step-inputs.ts'
 import type {
+  AuditEntry,
   EventDetail,
   EventFilter,
   FlowSummary,
   FlowVersionRecord,
   Page,
   QueueFigures,
+  SecretSummary,
   StoredDeadLetter,
   StoredEvent,
+  StoredSecretValue,
 } from '../store.ts'
 import { decodeCursor, encodeCursor, pageLimit } from '../store-paging.ts'
 import {
+  type AuditRow,
+  auditFromRow,
   type DeadLetterRow,
   deadLetterFromRow,
   type EventRow,
@@ -22,11 +27,19 @@ import {
   flowVersionWithDocument,
   type LineageRow,
   lineageFromRows,
+  type SecretSummaryRow,
+  type SecretValueRow,
   type StepRow,
+  secretSummaryFromRow,
+  secretValueFromRow,
   stepFromRow,
+  type TokenRow,
   toIso,
   toMs,
 } from './rows.ts'
+
+/** A token's columns but its hash: a read never returns the hash. */
+const TOKEN_COLUMNS = 'id, name, role, created_at, created_by, revoked_at, last_used_at'
 
 type Params = Record<string, string | number>
 
@@ -79,6 +92,26 @@ function prepareStatements(db: Sqlite.Database) {
     nextDue: db.prepare<[], { due: number | null }>(`
       SELECT MIN(CASE WHEN lease_owner IS NULL THEN run_at ELSE MAX(run_at, lease_expires_at) END) AS due
       FROM work_items`),
+    liveToken: db.prepare<[string], TokenRow>(
+      `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = ? AND revoked_at IS NULL`,
+    ),
+    tokens: db.prepare<[], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens ORDER BY created_at, id`),
+    // The current value (the highest id) and the value the last rotation replaced, while it is valid: an
+    // older one never, whatever its valid_until says.
+    secretValues: db.prepare<{ name: string; now: number }, SecretValueRow>(`
+      SELECT ciphertext, fingerprint, set_at, valid_until FROM secrets
+      WHERE name = @name AND (valid_until IS NULL OR (valid_until > @now AND id = (
+        SELECT MAX(id) FROM secrets WHERE name = @name AND valid_until IS NOT NULL)))
+      ORDER BY id DESC`),
+    secrets: db.prepare<{ now: number }, SecretSummaryRow>(`
+      SELECT c.name, c.fingerprint, c.set_at, c.set_by,
+             p.fingerprint AS previous_fingerprint, p.valid_until AS previous_valid_until
+      FROM secrets c
+      LEFT JOIN secrets p
+        ON p.id = (SELECT MAX(id) FROM secrets WHERE name = c.name AND valid_until IS NOT NULL)
+       AND p.valid_until > @now
+      WHERE c.valid_until IS NULL
+      ORDER BY c.name`),
   }
 }
 
@@ -160,6 +193,14 @@ export class SqliteReads {
       conditions.push('test = @test')
       params.test = filter.test ? 1 : 0
     }
+    if (filter.since !== undefined) {
+      conditions.push('received_at >= @since')
+      params.since = toMs(filter.since)
+    }
+    if (filter.until !== undefined) {
+      conditions.push('received_at < @until')
+      params.until = toMs(filter.until)
+    }
     const rows = this.page<EventRow>('events', 'received_at', conditions, params, filter)
     return this.toPage(rows, pageLimit(filter.limit), eventFromRow, (row) => ({ at: row.received_at, id: row.id }))
   }
@@ -181,15 +222,50 @@ export class SqliteReads {
       .deferred()
   }
 
-  listDeadLetters(filter: { flow?: string; limit?: number; cursor?: string }): Page<StoredDeadLetter> {
+  /** Open dead letters unless `includeReplayed`; `ids` keeps only those (an empty list: none). */
+  listDeadLetters(filter: {
+    flow?: string
+    ids?: string[]
+    limit?: number
+    cursor?: string
+    includeReplayed?: boolean
+  }): Page<StoredDeadLetter> {
     const conditions: string[] = []
     const params: Params = {}
     if (filter.flow !== undefined) {
       conditions.push('flow_id = @flow')
       params.flow = filter.flow
     }
+    if (filter.ids !== undefined) {
+      // One statement for any number of ids: the list travels as one JSON parameter.
+      conditions.push('id IN (SELECT value FROM json_each(@ids))')
+      params.ids = JSON.stringify(filter.ids)
+    }
+    if (filter.includeReplayed !== true) conditions.push('replayed_at IS NULL')
     const rows = this.page<DeadLetterRow>('dead_letters', 'created_at', conditions, params, filter)
     return this.toPage(rows, pageLimit(filter.limit), deadLetterFromRow, (row) => ({ at: row.created_at, id: row.id }))
+  }
+
+  /** The live token with this hash, with its last use as stored (the store decides whether to record this one). */
+  liveToken(hash: string): TokenRow | undefined {
+    return this.statements.liveToken.get(hash)
+  }
+
+  listTokens(): TokenRow[] {
+    return this.statements.tokens.all()
+  }
+
+  secretValues(name: string, now: Date): StoredSecretValue[] {
+    return this.statements.secretValues.all({ name, now: now.getTime() }).map(secretValueFromRow)
+  }
+
+  listSecrets(now: Date): SecretSummary[] {
+    return this.statements.secrets.all({ now: now.getTime() }).map(secretSummaryFromRow)
+  }
+
+  listAudit(filter: { limit?: number; cursor?: string }): Page<AuditEntry> {
+    const rows = this.page<AuditRow>('audit', 'at', [], {}, filter)
+    return this.toPage(rows, pageLimit(filter.limit), auditFromRow, (row) => ({ at: row.at, id: row.id }))
   }
 
   /** Reads one row more than the page holds, to know whether another page follows. */

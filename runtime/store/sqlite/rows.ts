@@ -3,7 +3,18 @@ import type { Step, WorkStart } from '../../engine/types.ts'
 import type { Lineage } from '../../model/node-kind.ts'
 import type { StepErrorInfo } from '../../model/step-error.ts'
 import type { FlowDocument } from '../../model/types.ts'
-import type { EventStatus, FlowVersionRecord, StoredDeadLetter, StoredEvent, WorkItem } from '../store.ts'
+import type {
+  AuditEntry,
+  EventStatus,
+  FlowVersionRecord,
+  Role,
+  SecretSummary,
+  StoredDeadLetter,
+  StoredEvent,
+  StoredSecretValue,
+  TokenRecord,
+  WorkItem,
+} from '../store.ts'
 
 /** An ISO time as stored; a time that does not parse is a caller's bug and must not be stored as NaN. */
 export function toMs(iso: string): number {
@@ -145,4 +156,88 @@ export function flowVersionFromRow(row: FlowVersionRow): Omit<FlowVersionRecord,
 
 export function flowVersionWithDocument(row: FlowVersionRow & { document: string }): FlowVersionRecord {
   return { ...flowVersionFromRow(row), document: JSON.parse(row.document) as FlowDocument }
+}
+
+export interface TokenRow {
+  id: string
+  name: string
+  role: Role
+  created_at: number
+  created_by: string | null
+  revoked_at: number | null
+  last_used_at: number | null
+}
+
+/** A token as the store lists it: never with its hash. */
+export function tokenFromRow(row: TokenRow): TokenRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    createdAt: toIso(row.created_at),
+    createdBy: row.created_by,
+    revokedAt: row.revoked_at === null ? null : toIso(row.revoked_at),
+    lastUsedAt: row.last_used_at === null ? null : toIso(row.last_used_at),
+  }
+}
+
+export interface SecretValueRow {
+  ciphertext: string
+  fingerprint: string
+  set_at: number
+  valid_until: number | null
+}
+
+export function secretValueFromRow(row: SecretValueRow): StoredSecretValue {
+  return {
+    ciphertext: row.ciphertext,
+    fingerprint: row.fingerprint,
+    setAt: toIso(row.set_at),
+    validUntil: row.valid_until === null ? null : toIso(row.valid_until),
+  }
+}
+
+/** A secret's current value joined with the value its last rotation replaced, when that one is still valid. */
+export interface SecretSummaryRow {
+  name: string
+  fingerprint: string
+  set_at: number
+  set_by: string | null
+  previous_fingerprint: string | null
+  previous_valid_until: number | null
+}
+
+export function secretSummaryFromRow(row: SecretSummaryRow): SecretSummary {
+  return {
+    name: row.name,
+    fingerprint: row.fingerprint,
+    updatedAt: toIso(row.set_at),
+    updatedBy: row.set_by,
+    previous:
+      row.previous_fingerprint === null || row.previous_valid_until === null
+        ? null
+        : { fingerprint: row.previous_fingerprint, validUntil: toIso(row.previous_valid_until) },
+  }
+}
+
+export interface AuditRow {
+  id: string
+  at: number
+  actor: string
+  action: string
+  target: string
+  reason: string | null
+  details: string
+}
+
+export function auditFromRow(row: AuditRow): AuditEntry {
+  return {
+    id: row.id,
+    at: toIso(row.at),
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+    reason: row.reason,
+    details: JSON.parse(row.details) as unknown,
+  }
 }

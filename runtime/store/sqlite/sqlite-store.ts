@@ -17,27 +17,38 @@ import type { FlowDocument } from '../../model/types.ts'
 import type {
   AcceptedDelivery,
   AcceptResult,
+  AuditEntry,
   EventDetail,
   EventFilter,
+  EventStatus,
   FlowSummary,
   FlowVersionRecord,
   Page,
   QueueFigures,
   RejectedDelivery,
+  ReplayRun,
   RetryPlan,
+  Role,
+  SecretSummary,
   Store,
   StoredDeadLetter,
   StoredEvent,
+  StoredSecretValue,
+  TokenRecord,
   WorkItem,
   WorkOutcome,
 } from '../store.ts'
 import { DATABASE_FILE, openReaderConnection } from './connection.ts'
 import { SqliteReads } from './reads.ts'
+import { toIso, tokenFromRow, toMs } from './rows.ts'
 import { WriterClient } from './writer-client.ts'
 import type { WriterSettings } from './writer-protocol.ts'
 
 /** SPEC §3: a crashed process's leases expire after 30 s, so its work resumes within a minute. */
 export const DEFAULT_LEASE_MS = 30_000
+
+/** A token's last use is written at most this often: an API request must not cost a write. */
+export const TOKEN_TOUCH_INTERVAL_MS = 60_000
 
 export interface SqliteStoreOptions {
   /** The directory that holds `mapper.db` (created when missing). */
@@ -49,6 +60,8 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const
   private closing: Promise<void> | undefined
+  /** When this store last sent each token's last use to the writer (epoch ms). */
+  private readonly tokenTouchedAt = new Map<string, number>()
 
   private constructor(
     /** The database file. */
@@ -172,7 +185,13 @@ export class SqliteStore implements Store {
     return this.reads.getEvent(id)
   }
 
-  async listDeadLetters(filter: { flow?: string; limit?: number; cursor?: string }): Promise<Page<StoredDeadLetter>> {
+  async listDeadLetters(filter: {
+    flow?: string
+    ids?: string[]
+    limit?: number
+    cursor?: string
+    includeReplayed?: boolean
+  }): Promise<Page<StoredDeadLetter>> {
     return this.reads.listDeadLetters(filter)
   }
 
@@ -184,6 +203,108 @@ export class SqliteStore implements Store {
 
   purgeExpiredClaims(now: Date): Promise<number> {
     return this.writer.write({ op: 'purgeExpiredClaims', now: now.getTime() })
+  }
+
+  // --- tokens
+
+  createToken(token: {
+    id: string
+    name: string
+    role: Role
+    hash: string
+    createdBy: string | null
+  }): Promise<TokenRecord> {
+    const { id, name, role, hash, createdBy } = token
+    return this.writer.write({ op: 'createToken', token: { id, name, role, hash, createdBy }, now: Date.now() })
+  }
+
+  /**
+   * A read on the main thread; the use is recorded at most once a minute per token (TOKEN_TOUCH_INTERVAL_MS),
+   * by a write this does not wait for, so authenticating a request costs no commit.
+   */
+  async findToken(hash: string): Promise<TokenRecord | undefined> {
+    const row = this.reads.liveToken(hash)
+    if (!row) return undefined
+    const token = tokenFromRow(row)
+    const now = Date.now()
+    // This store's own last touch may not be committed (nor visible to the reader) yet.
+    const last = Math.max(this.tokenTouchedAt.get(row.id) ?? 0, row.last_used_at ?? 0)
+    if (now - last < TOKEN_TOUCH_INTERVAL_MS || this.closing) {
+      return last > 0 ? { ...token, lastUsedAt: toIso(last) } : token
+    }
+    this.tokenTouchedAt.set(row.id, now)
+    this.writer.write({ op: 'touchToken', id: row.id, now }).catch(() => {
+      // Only a record of use: a failed one is tried again on the next request.
+      if (this.tokenTouchedAt.get(row.id) === now) this.tokenTouchedAt.delete(row.id)
+    })
+    return { ...token, lastUsedAt: toIso(now) }
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return this.reads.listTokens().map(tokenFromRow)
+  }
+
+  /** True when this revoked a live token; false when there is no such token or it was already revoked. */
+  async revokeToken(id: string): Promise<boolean> {
+    const revoked = await this.writer.write({ op: 'revokeToken', id, now: Date.now() })
+    this.tokenTouchedAt.delete(id)
+    return revoked
+  }
+
+  // --- secrets
+
+  async putSecret(secret: {
+    name: string
+    ciphertext: string
+    fingerprint: string
+    overlapSec: number
+    by: string | null
+  }): Promise<SecretSummary> {
+    const { name, ciphertext, fingerprint, overlapSec, by } = secret
+    if (!Number.isFinite(overlapSec) || overlapSec < 0) {
+      throw new RangeError(`secret ${name}: overlapSec must be a number of seconds >= 0, not ${overlapSec}`)
+    }
+    const overlapMs = Math.round(overlapSec * 1000)
+    return this.writer.write({
+      op: 'putSecret',
+      secret: { name, ciphertext, fingerprint, overlapMs, by },
+      now: Date.now(),
+    })
+  }
+
+  async secretValues(name: string, now: Date): Promise<StoredSecretValue[]> {
+    return this.reads.secretValues(name, now)
+  }
+
+  async listSecrets(now: Date): Promise<SecretSummary[]> {
+    return this.reads.listSecrets(now)
+  }
+
+  // --- audit
+
+  async appendAudit(entry: Omit<AuditEntry, 'id' | 'at'> & { at?: string }): Promise<AuditEntry> {
+    const at = entry.at === undefined ? Date.now() : toMs(entry.at)
+    return this.writer.write({
+      op: 'appendAudit',
+      entry: {
+        at,
+        actor: entry.actor,
+        action: entry.action,
+        target: entry.target,
+        reason: entry.reason ?? null,
+        details: JSON.stringify(entry.details ?? null) ?? 'null',
+      },
+    })
+  }
+
+  async listAudit(filter: { limit?: number; cursor?: string }): Promise<Page<AuditEntry>> {
+    return this.reads.listAudit(filter)
+  }
+
+  // --- replay
+
+  replayEvent(run: ReplayRun): Promise<{ status: EventStatus }> {
+    return this.writer.write({ op: 'replayEvent', run })
   }
 
   /** Lets the writes already made commit, stops the writer, closes the reader. Safe to call twice. */

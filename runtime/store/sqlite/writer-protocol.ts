@@ -3,9 +3,15 @@ import type { FlowDocument } from '../../model/types.ts'
 import type {
   AcceptedDelivery,
   AcceptResult,
+  AuditEntry,
+  EventStatus,
   FlowVersionRecord,
   RejectedDelivery,
+  ReplayRun,
   RetryPlan,
+  Role,
+  SecretSummary,
+  TokenRecord,
   WorkItem,
   WorkOutcome,
 } from '../store.ts'
@@ -29,6 +35,13 @@ export type WriteCommand =
   | { op: 'deployFlow'; flowId: string; version: number; now: number }
   | { op: 'purgeRawPayloads'; flowId: string; before: number }
   | { op: 'purgeExpiredClaims'; now: number }
+  | { op: 'replayEvent'; run: ReplayRun }
+  | { op: 'createToken'; token: NewToken; now: number }
+  /** Records a token's use (the store sends it at most once a minute per token, and does not wait for it). */
+  | { op: 'touchToken'; id: string; now: number }
+  | { op: 'revokeToken'; id: string; now: number }
+  | { op: 'putSecret'; secret: NewSecretValue; now: number }
+  | { op: 'appendAudit'; entry: NewAuditEntry }
   /** The writer connection's durability settings, for tests and diagnostics. */
   | { op: 'settings' }
 
@@ -44,7 +57,41 @@ export interface WriteResults {
   deployFlow: undefined
   purgeRawPayloads: number
   purgeExpiredClaims: number
+  replayEvent: { status: EventStatus }
+  createToken: TokenRecord
+  touchToken: undefined
+  revokeToken: boolean
+  putSecret: SecretSummary
+  appendAudit: AuditEntry
   settings: WriterSettings
+}
+
+export interface NewToken {
+  id: string
+  name: string
+  role: Role
+  hash: string
+  createdBy: string | null
+}
+
+export interface NewSecretValue {
+  name: string
+  ciphertext: string
+  fingerprint: string
+  /** How long the value it replaces stays valid (0: not at all). */
+  overlapMs: number
+  by: string | null
+}
+
+/** An audit entry as the writer stores it: the id is the writer's to make (see store-ids.ts). */
+export interface NewAuditEntry {
+  at: number
+  actor: string
+  action: string
+  target: string
+  reason: string | null
+  /** JSON. */
+  details: string
 }
 
 export interface WriterSettings {

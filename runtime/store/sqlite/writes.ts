@@ -15,13 +15,15 @@ import type {
   EventStatus,
   FlowVersionRecord,
   RejectedDelivery,
+  ReplayRun,
   RetryPlan,
   WorkEvent,
   WorkItem,
   WorkOutcome,
 } from '../store.ts'
 import { VersionConflict } from '../store.ts'
-import { acceptedStatus, settledStatus } from '../store-status.ts'
+import { acceptedStatus, replayedStatus, settledStatus } from '../store-status.ts'
+import { prepareAdminWrites } from './admin-writes.ts'
 import { toIso, toMs, type WorkItemRow, workItemFromRow } from './rows.ts'
 import type { WriteCommand, WriterSettings } from './writer-protocol.ts'
 
@@ -120,6 +122,12 @@ export function prepareWrites(db: Sqlite.Database): RunWrite {
     deploy: db.prepare<[string, number, number]>(`
       INSERT INTO deployments (flow_id, version, deployed_at) VALUES (?, ?, ?)
       ON CONFLICT (flow_id) DO UPDATE SET version = excluded.version, deployed_at = excluded.deployed_at`),
+    replayTarget: db.prepare<[string], { flow_id: string | null; status: EventStatus }>(
+      'SELECT flow_id, status FROM events WHERE id = ?',
+    ),
+    markReplayed: db.prepare<[number, string]>(
+      'UPDATE dead_letters SET replayed_at = ? WHERE event_id = ? AND replayed_at IS NULL',
+    ),
     purgeRawBodies: db.prepare<[string, number]>(
       'UPDATE events SET raw_body = NULL WHERE flow_id = ? AND received_at < ? AND raw_body IS NOT NULL',
     ),
@@ -345,6 +353,32 @@ export function prepareWrites(db: Sqlite.Database): RunWrite {
     statements.deploy.run(flowId, version, now)
   }
 
+  /**
+   * A real replay of an event, under its own id (so its Idempotency-Keys stay the same): what it ran now
+   * replaces its open dead letters, and its status follows as for a delivery just accepted.
+   */
+  function replayEvent(run: ReplayRun): { status: EventStatus } {
+    const at = toMs(run.at)
+    const target = statements.replayTarget.get(run.eventId)
+    if (!target) throw new Error(`no event ${run.eventId} to replay`)
+    if (target.flow_id === null || target.status === 'rejected') {
+      throw new Error(`event ${run.eventId} was rejected: there is nothing to replay`)
+    }
+    const event = { id: run.eventId, flowId: target.flow_id, flowVersion: run.flowVersion }
+    statements.markReplayed.run(at, run.eventId)
+    appendSteps(run.eventId, run.steps)
+    mergeLineage(run.eventId, run.lineage)
+    queueWork(event, run.work, at)
+    addDeadLetters(event, run.deadLetters, at)
+    const open = statements.openDeadLetters.get(run.eventId)?.n ?? 0
+    const pending = statements.pendingWork.get(run.eventId)?.n ?? 0
+    const status = replayedStatus(target.status, open, pending)
+    statements.setEventStatus.run(status, at, run.eventId)
+    return { status }
+  }
+
+  const admin = prepareAdminWrites(db)
+
   return (command) => {
     switch (command.op) {
       case 'accept':
@@ -367,6 +401,18 @@ export function prepareWrites(db: Sqlite.Database): RunWrite {
         return statements.purgeRawBodies.run(command.flowId, command.before).changes
       case 'purgeExpiredClaims':
         return statements.purgeClaims.run(command.now).changes
+      case 'replayEvent':
+        return replayEvent(command.run)
+      case 'createToken':
+        return admin.createToken(command.token, command.now)
+      case 'touchToken':
+        return admin.touchToken(command.id, command.now)
+      case 'revokeToken':
+        return admin.revokeToken(command.id, command.now)
+      case 'putSecret':
+        return admin.putSecret(command.secret, command.now)
+      case 'appendAudit':
+        return admin.appendAudit(command.entry)
       case 'settings':
         return {
           journalMode: String(db.pragma('journal_mode', { simple: true })),

@@ -1,0 +1,52 @@
+/** @module In-process news of events and steps, for the admin API's server-sent events stream. */
+import { EventEmitter } from 'node:events'
+import type { Step } from '../engine/types.ts'
+import type { EventStatus } from '../store/store.ts'
+
+export interface EventNews {
+  type: 'event'
+  eventId: string
+  flowId: string | null
+  flowVersion: number | null
+  status: EventStatus
+  at: string
+  /** HTTP status answered to the sender, for deliveries. */
+  answered?: number
+}
+
+export interface StepNews {
+  type: 'steps'
+  eventId: string
+  flowId: string
+  steps: Step[]
+  status?: EventStatus
+}
+
+export type BusNews = EventNews | StepNews
+
+export class EventBus {
+  private readonly emitter = new EventEmitter()
+
+  constructor() {
+    this.emitter.setMaxListeners(1_000)
+  }
+
+  publish(news: BusNews): void {
+    if (this.emitter.listenerCount('news') > 0) this.emitter.emit('news', news)
+  }
+
+  subscribe(listener: (news: BusNews) => void): () => void {
+    this.emitter.on('news', listener)
+    return () => this.emitter.off('news', listener)
+  }
+
+  /** The runtime is stopping: streams end now instead of holding the shutdown. */
+  onClose(listener: () => void): () => void {
+    this.emitter.once('close', listener)
+    return () => this.emitter.off('close', listener)
+  }
+
+  close(): void {
+    this.emitter.emit('close')
+  }
+}
