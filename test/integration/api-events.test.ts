@@ -2,43 +2,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FlowDocument } from '../../runtime/model/types.ts'
 import { type DownstreamMock, startDownstreamMock } from '../support/downstream-mock.ts'
 import { ADMIN_TOKEN, startTestRuntime, type TestRuntime, waitForEvent } from '../support/runtime-harness.ts'
+import { AMOUNT_SCHEMA, bearerFlow } from '../support/bearer-flow.ts'
 
 const SHOP_TOKEN = 'shop-events-token'
 
 /** verify (bearer) → validate → dedupe → transform → http with a quick retry, at `shop/<id>`. */
 function shopFlow(id: string): FlowDocument {
-  return {
-    schemaVersion: 1,
+  return bearerFlow({
     id,
-    version: 1,
     name: `Shop ${id}`,
-    trigger: { path: `shop/${id}` },
-    nodes: [
-      {
-        id: 'auth',
-        kind: 'verify',
-        config: { scheme: 'bearer', header: 'authorization', secret: { ref: 'SHOP_TOKEN' } },
-      },
-      {
-        id: 'validate',
-        kind: 'validate',
-        config: { schema: { type: 'object', required: ['id', 'amount'], properties: { amount: { type: 'number' } } } },
-      },
-      { id: 'dedupe', kind: 'dedupe', config: { key: 'id' } },
-      { id: 'map', kind: 'transform', config: { expression: '{"ref": id, "total": amount * 100}' } },
-      {
-        id: 'deliver',
-        kind: 'http',
-        config: { method: 'PUT', url: `{{$vars.SHOP_URL}}/${id}/{{ref}}`, retry: { delaysMs: [0, 30] } },
-      },
-    ],
-    edges: [
-      { from: 'auth', port: 'ok', to: 'validate' },
-      { from: 'validate', port: 'ok', to: 'dedupe' },
-      { from: 'dedupe', port: 'new', to: 'map' },
-      { from: 'map', port: 'ok', to: 'deliver' },
-    ],
-  } as FlowDocument
+    path: `shop/${id}`,
+    tokenRef: 'SHOP_TOKEN',
+    schema: AMOUNT_SCHEMA,
+    expression: '{"ref": id, "total": amount * 100}',
+    method: 'PUT',
+    url: `{{$vars.SHOP_URL}}/${id}/{{ref}}`,
+    delaysMs: [0, 30],
+  })
 }
 
 interface Answer {

@@ -2,53 +2,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FlowDocument } from '../../runtime/model/types.ts'
 import { type DownstreamMock, startDownstreamMock } from '../support/downstream-mock.ts'
 import { ADMIN_TOKEN, startTestRuntime, type TestRuntime, waitForEvent } from '../support/runtime-harness.ts'
+import { bearerFlow } from '../support/bearer-flow.ts'
 
 const SHOP_TOKEN = 'shop-webhook-token'
 
 /** verify (bearer) → validate (inline schema) → dedupe → transform → http, as data. */
 function ordersFlow(version: number, label = 'v1'): FlowDocument {
-  return {
-    schemaVersion: 1,
+  return bearerFlow({
     id: 'orders',
     version,
     name: 'Shop orders',
-    trigger: { path: 'shop/orders' },
-    nodes: [
-      {
-        id: 'auth',
-        kind: 'verify',
-        config: { scheme: 'bearer', header: 'authorization', secret: { ref: 'SHOP_TOKEN' } },
-      },
-      {
-        id: 'validate',
-        kind: 'validate',
-        config: {
-          schema: {
-            type: 'object',
-            required: ['id', 'type', 'amount'],
-            properties: { id: { type: 'string' }, type: { type: 'string' }, amount: { type: 'number' } },
-          },
-        },
-      },
-      { id: 'dedupe', kind: 'dedupe', config: { key: 'id' } },
-      {
-        id: 'map',
-        kind: 'transform',
-        config: { expression: `{"orderId": id, "total": amount, "label": "${label}"}` },
-      },
-      {
-        id: 'deliver',
-        kind: 'http',
-        config: { method: 'POST', url: '{{$vars.SHOP_URL}}/orders/{{orderId}}', retry: { delaysMs: [0] } },
-      },
-    ],
-    edges: [
-      { from: 'auth', port: 'ok', to: 'validate' },
-      { from: 'validate', port: 'ok', to: 'dedupe' },
-      { from: 'dedupe', port: 'new', to: 'map' },
-      { from: 'map', port: 'ok', to: 'deliver' },
-    ],
-  } as FlowDocument
+    path: 'shop/orders',
+    tokenRef: 'SHOP_TOKEN',
+    schema: {
+      type: 'object',
+      required: ['id', 'type', 'amount'],
+      properties: { id: { type: 'string' }, type: { type: 'string' }, amount: { type: 'number' } },
+    },
+    expression: `{"orderId": id, "total": amount, "label": "${label}"}`,
+    method: 'POST',
+    url: '{{$vars.SHOP_URL}}/orders/{{orderId}}',
+    delaysMs: [0],
+  })
 }
 
 interface Answer {

@@ -6,44 +6,25 @@ import type { FlowDocument } from '../../runtime/model/types.ts'
 import { type DownstreamMock, startDownstreamMock } from '../support/downstream-mock.ts'
 import { REPO_ROOT } from '../support/paths.ts'
 import { ADMIN_TOKEN, startTestRuntime, type TestRuntime, waitForEvent } from '../support/runtime-harness.ts'
+import { AMOUNT_SCHEMA, bearerFlow } from '../support/bearer-flow.ts'
 
 const PAY_TOKEN = 'pay-webhook-token'
 const run = promisify(execFile)
 
 /** verify (bearer) → validate → dedupe → transform → http to `<PAY_URL>/<endpoint>/<ref>`, one attempt. */
 function paymentsFlow(id: string, version: number, endpoint: string): FlowDocument {
-  return {
-    schemaVersion: 1,
+  return bearerFlow({
     id,
     version,
     name: `Payments ${id}`,
-    trigger: { path: `pay/${id}` },
-    nodes: [
-      {
-        id: 'auth',
-        kind: 'verify',
-        config: { scheme: 'bearer', header: 'authorization', secret: { ref: 'PAY_TOKEN' } },
-      },
-      {
-        id: 'validate',
-        kind: 'validate',
-        config: { schema: { type: 'object', required: ['id', 'amount'], properties: { amount: { type: 'number' } } } },
-      },
-      { id: 'dedupe', kind: 'dedupe', config: { key: 'id' } },
-      { id: 'map', kind: 'transform', config: { expression: '{"ref": id, "cents": amount * 100}' } },
-      {
-        id: 'deliver',
-        kind: 'http',
-        config: { method: 'POST', url: `{{$vars.PAY_URL}}/${endpoint}/{{ref}}`, retry: { delaysMs: [0] } },
-      },
-    ],
-    edges: [
-      { from: 'auth', port: 'ok', to: 'validate' },
-      { from: 'validate', port: 'ok', to: 'dedupe' },
-      { from: 'dedupe', port: 'new', to: 'map' },
-      { from: 'map', port: 'ok', to: 'deliver' },
-    ],
-  } as FlowDocument
+    path: `pay/${id}`,
+    tokenRef: 'PAY_TOKEN',
+    schema: AMOUNT_SCHEMA,
+    expression: '{"ref": id, "cents": amount * 100}',
+    method: 'POST',
+    url: `{{$vars.PAY_URL}}/${endpoint}/{{ref}}`,
+    delaysMs: [0],
+  })
 }
 
 interface Answer {
