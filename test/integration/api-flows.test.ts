@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FlowDocument } from '../../runtime/model/types.ts'
+import { bearerFlow } from '../support/bearer-flow.ts'
 import { type DownstreamMock, startDownstreamMock } from '../support/downstream-mock.ts'
 import { ADMIN_TOKEN, startTestRuntime, type TestRuntime, waitForEvent } from '../support/runtime-harness.ts'
-import { bearerFlow } from '../support/bearer-flow.ts'
 
 const SHOP_TOKEN = 'shop-webhook-token'
 

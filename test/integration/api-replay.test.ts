@@ -3,10 +3,10 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FlowDocument } from '../../runtime/model/types.ts'
+import { AMOUNT_SCHEMA, bearerFlow } from '../support/bearer-flow.ts'
 import { type DownstreamMock, startDownstreamMock } from '../support/downstream-mock.ts'
 import { REPO_ROOT } from '../support/paths.ts'
 import { ADMIN_TOKEN, startTestRuntime, type TestRuntime, waitForEvent } from '../support/runtime-harness.ts'
-import { AMOUNT_SCHEMA, bearerFlow } from '../support/bearer-flow.ts'
 
 const PAY_TOKEN = 'pay-webhook-token'
 const run = promisify(execFile)
