@@ -1,78 +1,46 @@
-/** @module The editor shell: sign in with a token, then the deployed flows. */
-import { useEffect, useState } from 'react'
+/** @module The editor shell: sign-in, then one address per screen (SPEC §7). */
+import { createBrowserRouter, Navigate, RouterProvider } from 'react-router'
+import { FlowEditorPage } from './canvas/flow-editor-page.tsx'
+import { DeadLettersPage } from './events/dead-letters-page.tsx'
+import { EventDetailPage } from './events/event-detail-page.tsx'
+import { EventsPage } from './events/events-page.tsx'
+import { FlowsPage } from './flows/flows-page.tsx'
+import { MonitorPage } from './monitor/monitor-page.tsx'
+import { Layout } from './shell/layout.tsx'
+import { SignIn } from './shell/sign-in.tsx'
+import { EmptyState, Loading } from './shell/states.tsx'
+import { useSession } from './state/session.ts'
+import { VersionsPage } from './versions/versions-page.tsx'
 
-interface FlowSummary {
-  id: string
-  name: string
-  version: number
-  deployedVersion: number | null
-}
-
-const TOKEN_KEY = 'mapper.token'
-
-function takeTokenFromAddress(): string | null {
-  const url = new URL(window.location.href)
-  const token = url.searchParams.get('token')
-  if (token) {
-    sessionStorage.setItem(TOKEN_KEY, token)
-    url.searchParams.delete('token')
-    window.history.replaceState(null, '', url.toString())
-  }
-  return sessionStorage.getItem(TOKEN_KEY)
-}
+const router = createBrowserRouter([
+  {
+    element: <Layout />,
+    children: [
+      { index: true, element: <Navigate to="/flows" replace /> },
+      { path: 'flows', element: <FlowsPage /> },
+      { path: 'flows/:id', element: <FlowEditorPage /> },
+      { path: 'flows/:id/versions/:version', element: <VersionsPage /> },
+      { path: 'events', element: <EventsPage /> },
+      { path: 'events/:id', element: <EventDetailPage /> },
+      { path: 'dead-letters', element: <DeadLettersPage /> },
+      { path: 'monitor', element: <MonitorPage /> },
+      {
+        path: '*',
+        element: (
+          <div className="page">
+            <EmptyState title="No such screen">
+              The editor has Flows, Events, Dead letters and Monitor. <a href="/flows">Go to the flows</a>.
+            </EmptyState>
+          </div>
+        ),
+      },
+    ],
+  },
+])
 
 export function App() {
-  const [token, setToken] = useState<string | null>(() => takeTokenFromAddress())
-  const [flows, setFlows] = useState<FlowSummary[] | null>(null)
-  const [error, setError] = useState<string | null>(null)
-
-  useEffect(() => {
-    if (!token) return
-    fetch('/api/flows', { headers: { authorization: `Bearer ${token}` } })
-      .then(async (response) => {
-        if (!response.ok)
-          throw new Error(response.status === 401 ? 'This token is not valid.' : `HTTP ${response.status}`)
-        setFlows((await response.json()) as FlowSummary[])
-      })
-      .catch((e: Error) => setError(e.message))
-  }, [token])
-
-  if (!token) {
-    return (
-      <main style={{ fontFamily: 'system-ui', maxWidth: 480, margin: '10vh auto' }}>
-        <h1>Mapper Studio</h1>
-        <form
-          onSubmit={(e) => {
-            e.preventDefault()
-            const value = new FormData(e.currentTarget).get('token')
-            if (typeof value === 'string' && value) {
-              sessionStorage.setItem(TOKEN_KEY, value)
-              setToken(value)
-            }
-          }}
-        >
-          <label>
-            Access token <input name="token" type="password" autoComplete="off" />
-          </label>{' '}
-          <button type="submit">Sign in</button>
-        </form>
-      </main>
-    )
-  }
-  return (
-    <main style={{ fontFamily: 'system-ui', maxWidth: 720, margin: '5vh auto' }}>
-      <h1>Flows</h1>
-      {error && <p role="alert">{error}</p>}
-      {!flows && !error && <p>Loading…</p>}
-      {flows?.length === 0 && <p>No flows yet: add a file to flows/.</p>}
-      <ul>
-        {flows?.map((flow) => (
-          <li key={flow.id}>
-            <strong>{flow.name}</strong> — {flow.id} v{flow.version}
-            {flow.deployedVersion === null ? ' (not deployed)' : ` (v${flow.deployedVersion} deployed)`}
-          </li>
-        ))}
-      </ul>
-    </main>
-  )
+  const status = useSession((s) => s.status)
+  if (status === 'signed-out') return <SignIn />
+  if (status === 'checking') return <Loading what="your session" />
+  return <RouterProvider router={router} />
 }

@@ -69,7 +69,9 @@ export function ensureEditorBuilt(): void {
   try {
     if (fresh()) return
     const vite = join(REPO_ROOT, 'node_modules', '.bin', 'vite')
-    const build = spawnSync(vite, ['build', '--logLevel', 'warn'], { cwd: REPO_ROOT, encoding: 'utf8' })
+    // vitest sets NODE_ENV=test, which would make Vite bundle React's development build.
+    const env = { ...process.env, NODE_ENV: 'production' }
+    const build = spawnSync(vite, ['build', '--logLevel', 'warn'], { cwd: REPO_ROOT, encoding: 'utf8', env })
     if (build.status !== 0) throw new Error(`vite build failed:\n${build.stdout}\n${build.stderr}`)
   } finally {
     rmdirSync(lock)
