@@ -1,7 +1,7 @@
 /** @module /events — every delivery, newest first, live: filters by flow and status, rejected ones explained. */
 import { useCallback, useRef, useState } from 'react'
 import { Link, useSearchParams } from 'react-router'
-import { api } from '../api/client.ts'
+import { type ApiError, api } from '../api/client.ts'
 import {
   EVENT_STATUSES,
   type EventStatus,
@@ -17,6 +17,9 @@ import { useEventStream } from './use-event-stream.ts'
 const PAGE_SIZE = 50
 /** Step news arrives in bursts; the event is read again once this long after the first of a burst. */
 const REFRESH_DELAY_MS = 150
+/** A new row is read this long after its news (times the attempt), at most this many times. */
+const ROW_FETCH_DELAY_MS = 250
+const ROW_FETCH_ATTEMPTS = 4
 /** A row as the list shows it: the stored event (its raw body stays on the event's own page). */
 type EventRow = Omit<StoredEvent, 'rawBody'> & { fresh?: boolean }
 
@@ -34,6 +37,18 @@ export function EventsPage() {
     setCursor(page.nextCursor)
     return page
   }, [flow, status])
+
+  // A refused delivery's record is written after its news goes out: read it a moment later, and again if needed.
+  const fetchRow = useCallback((eventId: string, attempt = 1) => {
+    window.setTimeout(() => {
+      api.getEvent(eventId).then(
+        (event) => setRows((current) => current.map((r) => (r.id === event.id ? { ...event, fresh: true } : r))),
+        (error: ApiError) => {
+          if (error.status === 404 && attempt < ROW_FETCH_ATTEMPTS) fetchRow(eventId, attempt + 1)
+        },
+      )
+    }, ROW_FETCH_DELAY_MS * attempt)
+  }, [])
 
   const pending = useRef(new Map<string, number>())
   const refresh = useCallback(
@@ -87,10 +102,7 @@ export function EventsPage() {
           return [row, ...current]
         })
         // The news carries no path or rejection: fetch the whole row for it.
-        void api.getEvent(news.eventId).then(
-          (event) => setRows((current) => current.map((r) => (r.id === event.id ? { ...event, fresh: true } : r))),
-          () => undefined,
-        )
+        fetchRow(news.eventId)
       } else if (news.status) {
         const next = news.status
         setRows((current) =>
@@ -103,7 +115,7 @@ export function EventsPage() {
         refresh(news.eventId)
       }
     },
-    [status, refresh],
+    [status, refresh, fetchRow],
   )
   const live = useEventStream(flow || undefined, onNews)
 

@@ -276,7 +276,17 @@ async function reject(
     flow: flow.doc.id,
     category: rejection.code === 'malformed_json' ? 'schema_reject' : rejection.code,
   })
-  // Metadata only, never the unauthenticated body; the answer does not wait for this write.
+  const news: EventNews = {
+    type: 'event',
+    eventId: event.id,
+    flowId: flow.doc.id,
+    flowVersion: flow.doc.version,
+    status: 'rejected',
+    at: event.receivedAt,
+    answered: rejection.status,
+  }
+  // Metadata only, never the unauthenticated body; the answer does not wait for this write, and the live
+  // stream hears of it once it is stored, so a reader can open it at once.
   deps.store
     .recordRejection({
       eventId: event.id,
@@ -292,6 +302,7 @@ async function reject(
       ...(diagnosis === undefined ? {} : { diagnosis }),
       ...(rejection.details === undefined ? {} : { details: rejection.details }),
     })
+    .then(() => deps.bus.publish(news))
     .catch((err: unknown) => deps.logger.error({ err, requestId }, 'could not record a rejected delivery'))
   if (diagnosis)
     deps.logger.warn({ requestId, flowId: flow.doc.id, node: rejection.node, diagnosis }, 'signature rejected')
@@ -302,16 +313,7 @@ async function reject(
         ? error('invalid_signature', 'the signature is missing, stale or does not match')
         : error(rejection.code, rejection.message)
   const outcome: ReceiveOutcome = rejection.code
-  const news: EventNews = {
-    type: 'event',
-    eventId: event.id,
-    flowId: flow.doc.id,
-    flowVersion: flow.doc.version,
-    status: 'rejected',
-    at: event.receivedAt,
-    answered: rejection.status,
-  }
-  return { status: rejection.status, body, outcome, recorded: true, news }
+  return { status: rejection.status, body, outcome, recorded: true }
 }
 
 /** Refusals before the flow ran (404, 405, 413, 429, 503, 500) are recorded too: metadata only. */
