@@ -230,6 +230,12 @@ describe.runIf(chromiumPresent())('the flow editor in Chromium', () => {
     const issues = page.locator('[data-testid="issues"]')
     await issues.getByText(/cannot be reached/).waitFor()
     await issues.getByText(/JSONata/).waitFor()
+    await screenshot(page, 'canvas-invalid-issues')
+    await issues.getByRole('button', { name: 'transform-2' }).first().click()
+    await page
+      .locator('[data-testid="inspector"] .error-detail')
+      .getByText(/JSONata/)
+      .waitFor()
     await screenshot(page, 'canvas-invalid')
     // Undo takes the node away again (and its edit).
     await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } })
