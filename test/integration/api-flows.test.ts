@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FlowDocument } from '../../runtime/model/types.ts'
 import { bearerFlow } from '../support/bearer-flow.ts'
 import { type DownstreamMock, startDownstreamMock } from '../support/downstream-mock.ts'
-import { ADMIN_TOKEN, startTestRuntime, type TestRuntime, waitForEvent } from '../support/runtime-harness.ts'
+import { startTestRuntime, type TestRuntime, waitForEvent } from '../support/runtime-harness.ts'
 
 const SHOP_TOKEN = 'shop-webhook-token'
 
@@ -48,18 +48,8 @@ describe('the flows API over real HTTP on a real SQLite file', () => {
     await mock?.stop()
   })
 
-  async function call(method: string, path: string, body?: unknown, token = ADMIN_TOKEN): Promise<Answer> {
-    const response = await fetch(`${rt.url}/api${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    const text = await response.text()
-    return { status: response.status, body: text ? JSON.parse(text) : null }
-  }
+  const call = (method: string, path: string, body?: unknown, token?: string): Promise<Answer> =>
+    rt.call(method, path, body, token)
 
   const latestVersion = async () => (await call('GET', '/flows/orders')).body.version as number
 

@@ -60,18 +60,8 @@ describe('replay over real HTTP on a real SQLite file', () => {
     await mock?.stop()
   })
 
-  async function call(method: string, path: string, body?: unknown, token = ADMIN_TOKEN): Promise<Answer> {
-    const response = await fetch(`${rt.url}/api${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    const text = await response.text()
-    return { status: response.status, body: text ? JSON.parse(text) : null }
-  }
+  const call = (method: string, path: string, body?: unknown, token?: string): Promise<Answer> =>
+    rt.call(method, path, body, token)
 
   /** Sends a payment to a flow whose downstream answers 400 for it, and waits until it is dead. */
   async function deadPayment(flow: string, ref: string): Promise<string> {

@@ -23,6 +23,8 @@ export interface TestRuntime {
     headers?: Record<string, string>,
   ): Promise<{ status: number; body: any; headers: Headers }>
   api(path: string): Promise<any>
+  /** Any admin API call, with the admin token unless another is given; never throws on a status. */
+  call(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>
   stop(): Promise<void>
 }
 
@@ -73,6 +75,18 @@ export async function startTestRuntime(options: {
       const response = await fetch(`${runtime.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
       if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`)
       return response.json()
+    },
+    async call(method, path, body, token = ADMIN_TOKEN) {
+      const response = await fetch(`${runtime.url}/api${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      })
+      const text = await response.text()
+      return { status: response.status, body: text ? JSON.parse(text) : null }
     },
     async stop() {
       if (stopped) return
