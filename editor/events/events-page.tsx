@@ -1,7 +1,7 @@
 /** @module /events — every delivery, newest first, live: filters by flow and status, rejected ones explained. */
 import { useCallback, useRef, useState } from 'react'
 import { Link, useSearchParams } from 'react-router'
-import { type ApiError, api } from '../api/client.ts'
+import { api } from '../api/client.ts'
 import {
   EVENT_STATUSES,
   type EventStatus,
@@ -17,9 +17,6 @@ import { useEventStream } from './use-event-stream.ts'
 const PAGE_SIZE = 50
 /** Step news arrives in bursts; the event is read again once this long after the first of a burst. */
 const REFRESH_DELAY_MS = 150
-/** A new row is read this long after its news (times the attempt), at most this many times. */
-const ROW_FETCH_DELAY_MS = 250
-const ROW_FETCH_ATTEMPTS = 4
 /** A row as the list shows it: the stored event (its raw body stays on the event's own page). */
 type EventRow = Omit<StoredEvent, 'rawBody'> & { fresh?: boolean }
 
@@ -38,16 +35,12 @@ export function EventsPage() {
     return page
   }, [flow, status])
 
-  // A refused delivery's record is written after its news goes out: read it a moment later, and again if needed.
-  const fetchRow = useCallback((eventId: string, attempt = 1) => {
-    window.setTimeout(() => {
-      api.getEvent(eventId).then(
-        (event) => setRows((current) => current.map((r) => (r.id === event.id ? { ...event, fresh: true } : r))),
-        (error: ApiError) => {
-          if (error.status === 404 && attempt < ROW_FETCH_ATTEMPTS) fetchRow(eventId, attempt + 1)
-        },
-      )
-    }, ROW_FETCH_DELAY_MS * attempt)
+  // The runtime sends news of an event once it is stored, so the whole row can be read at once.
+  const fetchRow = useCallback((eventId: string) => {
+    api.getEvent(eventId).then(
+      (event) => setRows((current) => current.map((r) => (r.id === event.id ? { ...event, fresh: true } : r))),
+      () => undefined,
+    )
   }, [])
 
   const pending = useRef(new Map<string, number>())
