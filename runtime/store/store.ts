@@ -236,8 +236,21 @@ export interface ReplayRun {
   at: string
 }
 
+/** What a store announces to every process that shares it (PostgreSQL: LISTEN/NOTIFY). */
+export type StoreNews =
+  /** Work became due (accepted, queued next, retried, replayed): idle workers look at the queue now. */
+  | { kind: 'work' }
+  /** A version was deployed: each runtime refreshes its registry so the next webhook takes it. */
+  | { kind: 'deploy'; flowId: string; version: number }
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres'
+
+  /**
+   * Hears news written by other processes on the same database (and may hear its own). Absent on stores
+   * that only one process opens (SQLite): there the runtime knows everything it did itself.
+   */
+  subscribe?(listener: (news: StoreNews) => void): () => void
 
   // --- flows
   /** Saves a version; fails with a VersionConflict when `version` is not the latest + 1. */
