@@ -21,6 +21,8 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
 
 export function ErrorState({ error, retry }: { error: Error; retry?: () => void }) {
   const code = (error as Partial<ApiError>).code
+  // Asking again for what does not exist will not find it: no retry on a 404.
+  const retryable = retry && (error as Partial<ApiError>).status !== 404
   return (
     <div className="state state-error" role="alert">
       <strong>{titleOf(error)}</strong>
@@ -28,7 +30,7 @@ export function ErrorState({ error, retry }: { error: Error; retry?: () => void 
         {error.message}
         {code && <code className="error-code">{code}</code>}
       </div>
-      {retry && (
+      {retryable && (
         <button type="button" onClick={retry}>
           Try again
         </button>

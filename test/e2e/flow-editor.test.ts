@@ -1,39 +1,61 @@
 /**
  * End to end in real Chromium against a real runtime serving the built editor: sign in, build a conduit-like
- * flow from an empty canvas with mouse drags, configure it in the inspector, save, deploy, test-run a fixture.
- * The tests of this file run in order on one flow, as one session of a person would.
+ * flow from an empty canvas with mouse drags, configure it in the inspector, map fields by dragging in the
+ * field mapper, save, deploy, test-run a fixture, send it a signed webhook with `mapper send` and explain the
+ * event's lineage. The tests of this file run in order on one flow, as one session of a person would.
  */
+import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { canonicalJson } from '../../runtime/model/canonical-json.ts'
 import { chromiumPresent, EDITOR_DIST, ensureEditorBuilt, launchChromium } from '../support/browser.ts'
-import { FLOWS_DIR } from '../support/paths.ts'
-import { ADMIN_TOKEN, startTestRuntime, type TestRuntime } from '../support/runtime-harness.ts'
-import { collectPageErrors, connect, dropKind, openTab, screenshot, selectNode, VIEWPORT } from './editor-driver.ts'
+import { type DownstreamMock, startDownstreamMock } from '../support/downstream-mock.ts'
+import { FIXTURES_DIR, FLOWS_DIR, REPO_ROOT } from '../support/paths.ts'
+import { ADMIN_TOKEN, startTestRuntime, type TestRuntime, waitForEvent } from '../support/runtime-harness.ts'
+import {
+  collectPageErrors,
+  connect,
+  drag,
+  dropKind,
+  openTab,
+  screenshot,
+  selectNode,
+  VIEWPORT,
+} from './editor-driver.ts'
 
 const FLOW_ID = 'conduit-e2e'
+const SECRET = 'whsec_e2e'
 
 describe.runIf(chromiumPresent())('the flow editor in Chromium', () => {
   let rt: TestRuntime
+  let downstream: DownstreamMock
   let browser: Browser
   let page: Page
   let pageErrors: string[]
 
+  async function centreOf(selector: string) {
+    const box = await page.locator(selector).boundingBox()
+    if (!box) throw new Error(`${selector} is not visible`)
+    return { x: box.x + box.width / 2, y: box.y + box.height / 2 }
+  }
+
   beforeAll(async () => {
     ensureEditorBuilt()
+    downstream = await startDownstreamMock()
     rt = await startTestRuntime({
       flows: ['conduit-reports'],
-      secrets: { CONDUIT_WEBHOOK_SECRET: ['whsec_e2e'], CRM_API_KEY: ['crm-key'] },
-      vars: { CRM_BASE_URL: 'http://127.0.0.1:9' },
+      secrets: { CONDUIT_WEBHOOK_SECRET: [SECRET], CRM_API_KEY: ['crm-key'] },
+      vars: { CRM_BASE_URL: downstream.url },
       runtime: { editorDir: EDITOR_DIST },
     })
     // One secret set through the API: the verify node's secret field then offers it by name.
     const put = await fetch(`${rt.url}/api/secrets/CONDUIT_WEBHOOK_SECRET`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ value: 'whsec_e2e' }),
+      body: JSON.stringify({ value: SECRET }),
     })
     expect(put.status).toBe(200)
     browser = await launchChromium()
@@ -49,6 +71,7 @@ describe.runIf(chromiumPresent())('the flow editor in Chromium', () => {
   afterAll(async () => {
     await browser?.close()
     await rt?.stop()
+    await downstream?.stop()
   })
 
   it('signs in with ?token=, keeps the token for the session and removes it from the address bar', async () => {
@@ -116,7 +139,7 @@ describe.runIf(chromiumPresent())('the flow editor in Chromium', () => {
     await page.locator('[data-id="transform"] .flow-node.has-issues').waitFor()
     await page.fill(
       '#config-transform_expression',
-      '{\n  "externalId": data.reportId,\n  "jobId": data.jobId,\n  "status": $uppercase(data.status)\n}',
+      '{\n  "externalId": data.jobId,\n  "status": $uppercase(data.status)\n}',
     )
     await page.locator('[data-testid="inspector"] .error-detail').waitFor({ state: 'detached' })
 
@@ -139,6 +162,29 @@ describe.runIf(chromiumPresent())('the flow editor in Chromium', () => {
     await page.waitForTimeout(300)
     expect(await page.textContent('[data-testid="issue-count"]')).toBe('0')
     await screenshot(page, 'canvas-built')
+  })
+
+  it('maps two fields by dragging input fields onto output fields in the field mapper', async () => {
+    await selectNode(page, 'transform')
+    await page.getByRole('button', { name: 'Open mapping editor' }).click()
+    const line = (input: string, output: string) => page.locator(`[data-line="${input}->${output}"]`)
+    // The input fields come from the validate node's schema upstream; the typed expression took the wrong one.
+    await line('data.jobId', 'externalId').waitFor({ state: 'attached' })
+    await drag(
+      page,
+      await centreOf('[data-input-path="data.reportId"]'),
+      await centreOf('[data-output-path="externalId"]'),
+    )
+    await line('data.reportId', 'externalId').waitFor({ state: 'attached' })
+    await line('data.jobId', 'externalId').waitFor({ state: 'detached' })
+    await drag(page, await centreOf('[data-input-path="data.jobId"]'), await centreOf('[data-new-field]'))
+    await line('data.jobId', 'jobId').waitFor({ state: 'attached' })
+    await screenshot(page, 'canvas-mapping')
+    await page.getByRole('button', { name: 'Done' }).click()
+    const expression = await page.inputValue('#config-transform_expression')
+    expect(expression).toContain('"externalId": data.reportId')
+    expect(expression).toContain('"jobId": data.jobId')
+    expect(await page.textContent('[data-testid="issue-count"]')).toBe('0')
   })
 
   it('saves the flow as version 1 and deploys it', async () => {
@@ -183,6 +229,48 @@ describe.runIf(chromiumPresent())('the flow editor in Chromium', () => {
     await stepView.getByText('"externalId": "cm5report789xyz"').waitFor()
     await stepView.getByText('"STATUS"').or(stepView.getByText('"COMPLETED"')).first().waitFor()
     await screenshot(page, 'inspector-step')
+  })
+
+  it('takes a webhook signed by `mapper send`, and its event shows which input field each output came from', async () => {
+    const run = promisify(execFile)
+    const { stdout } = await run(process.execPath, [
+      resolve(REPO_ROOT, 'bin/mapper.js'),
+      'send',
+      '--url',
+      `${rt.url}/hooks/conduit/e2e`,
+      '--scheme',
+      'stripe',
+      '--header',
+      'conduit-signature',
+      '--secret',
+      SECRET,
+      '--file',
+      join(FIXTURES_DIR, 'conduit/report.completed.json'),
+      '--json',
+    ])
+    const report = JSON.parse(stdout)
+    expect(report.byStatus).toEqual({ '202': 1 })
+    const [eventId] = report.eventIds
+    await waitForEvent(rt, eventId, ['completed'])
+    const [call] = await downstream.waitFor(1)
+    expect(call.method).toBe('PUT')
+    expect(call.path).toBe('/reports/cm5report789xyz')
+    expect(JSON.parse(call.body)).toMatchObject({ externalId: 'cm5report789xyz', jobId: 'cm5job123abc456' })
+
+    await page.getByRole('link', { name: 'Events' }).click()
+    await page.waitForURL('**/events')
+    await page.locator(`tr[data-event="${eventId}"] [data-status="completed"]`).waitFor()
+    await page.locator(`tr[data-event="${eventId}"] a`).first().click()
+    await page.waitForURL(`**/events/${eventId}`)
+    await page.locator('.lineage-field[data-field="externalId"]').click()
+    await page.locator('.json-tree [data-path="data.reportId"].jt-exact').waitFor()
+    expect(await page.locator('.json-tree .jt-exact').count()).toBe(1)
+    await page.locator('.lineage-field[data-field="jobId"]').click()
+    await page.locator('.json-tree [data-path="data.jobId"].jt-exact').waitFor()
+    expect(await page.locator('.json-tree [data-path="data.reportId"].jt-exact').count()).toBe(0)
+    await screenshot(page, 'event-lineage')
+    await page.goto(`${rt.url}/flows/${FLOW_ID}`)
+    await page.locator('.react-flow__node[data-id="transform"]').waitFor()
   })
 
   it('shows the failing node and its error when a pasted payload does not pass', async () => {
