@@ -62,9 +62,11 @@ export function createHookHandler(deps: HookDeps) {
     const path = decodeURIComponent((req.url ?? '').slice(HOOKS_PREFIX.length).split('?')[0] ?? '')
     const flow = deps.registry.forPath(path)
     const flowId = flow?.doc.id ?? 'unknown'
+    // Test deliveries are kept apart from the production figures: no counter, histogram or chart sees them.
+    const test = req.headers[TEST_MARKER_HEADER] !== undefined
     let answer: Answer
     try {
-      answer = await receive(deps, limiter, flow, req, path, requestId)
+      answer = await receive(deps, limiter, flow, req, path, requestId, test)
     } catch (error) {
       deps.logger.error({ err: error, requestId, flowId, path }, 'webhook ingest failed')
       answer = {
@@ -83,9 +85,11 @@ export function createHookHandler(deps: HookDeps) {
     })
     res.end(payload)
     const seconds = (performance.now() - started) / 1000
-    deps.metrics.received.inc({ flow: flowId, outcome: answer.outcome, status: String(answer.status) })
-    deps.metrics.ackLatency.observe({ flow: flowId }, seconds)
-    deps.figures.recordAnswer(flowId, answer.outcome, seconds * 1000, deps.services.now())
+    if (!test) {
+      deps.metrics.received.inc({ flow: flowId, outcome: answer.outcome, status: String(answer.status) })
+      deps.metrics.ackLatency.observe({ flow: flowId }, seconds)
+      deps.figures.recordAnswer(flowId, answer.outcome, seconds * 1000, deps.services.now())
+    }
     const eventId = (answer.body as { eventId?: string }).eventId
     if (answer.news) deps.bus.publish(answer.news)
     deps.logger.info(
@@ -98,6 +102,7 @@ export function createHookHandler(deps: HookDeps) {
         status: answer.status,
         outcome: answer.outcome,
         ms: seconds * 1000,
+        ...(test ? { test } : {}),
       },
       'webhook answered',
     )
@@ -111,6 +116,7 @@ async function receive(
   req: IncomingMessage,
   path: string,
   requestId: string,
+  test: boolean,
 ): Promise<Answer> {
   if (!flow) {
     drain(req)
@@ -156,7 +162,6 @@ async function receive(
   }
   const rawBody = body.bytes.toString('utf8')
   const headers = flattenHeaders(req.headers)
-  const test = headers[TEST_MARKER_HEADER] !== undefined
   const event: EngineEvent = {
     id: newEventId(nowMs),
     receivedAt: new Date(nowMs).toISOString(),
@@ -166,7 +171,7 @@ async function receive(
     rawBody,
   }
   if (Buffer.byteLength(rawBody) !== body.bytes.length) {
-    return reject(deps, flow, event, requestId, path, body.bytes.length, {
+    return reject(deps, flow, event, requestId, path, body.bytes.length, test, {
       steps: [],
       claims: [],
       work: [],
@@ -185,7 +190,7 @@ async function receive(
     : await runGuard(flow, event, services, { sideEffects: !test })
   if (run.rejection) {
     deps.claims.release(run.claims)
-    return reject(deps, flow, event, requestId, path, body.bytes.length, run)
+    return reject(deps, flow, event, requestId, path, body.bytes.length, test, run)
   }
   return accept(deps, flow, event, requestId, path, run, test, completed)
 }
@@ -222,7 +227,9 @@ async function accept(
   } finally {
     deps.claims.release(run.claims, result?.status === 'duplicate' ? undefined : event.id)
   }
-  for (const dead of run.deadLetters) deps.metrics.errors.inc({ flow: flow.doc.id, category: dead.error.category })
+  if (!test) {
+    for (const dead of run.deadLetters) deps.metrics.errors.inc({ flow: flow.doc.id, category: dead.error.category })
+  }
   const news = (status: EventNews['status'], answered: number): EventNews => ({
     type: 'event',
     eventId: event.id,
@@ -233,7 +240,7 @@ async function accept(
     answered,
   })
   if (result.status === 'duplicate') {
-    deps.metrics.dedupeHits.inc({ flow: flow.doc.id })
+    if (!test) deps.metrics.dedupeHits.inc({ flow: flow.doc.id })
     const body = { duplicate: true, eventId: result.duplicateOf }
     return { status: 200, body, outcome: 'duplicate', recorded: true, news: news('duplicate', 200) }
   }
@@ -266,16 +273,19 @@ async function reject(
   requestId: string,
   path: string,
   sizeBytes: number,
+  test: boolean,
   run: RunResult,
 ): Promise<Answer> {
   const rejection = run.rejection as NonNullable<RunResult['rejection']>
   const diagnosis =
     rejection.code === 'invalid_signature' ? diagnoseRejection(flow, event, deps.services, rejection.node) : undefined
-  if (rejection.code === 'schema_reject') deps.metrics.schemaRejects.inc({ flow: flow.doc.id })
-  deps.metrics.errors.inc({
-    flow: flow.doc.id,
-    category: rejection.code === 'malformed_json' ? 'schema_reject' : rejection.code,
-  })
+  if (!test) {
+    if (rejection.code === 'schema_reject') deps.metrics.schemaRejects.inc({ flow: flow.doc.id })
+    deps.metrics.errors.inc({
+      flow: flow.doc.id,
+      category: rejection.code === 'malformed_json' ? 'schema_reject' : rejection.code,
+    })
+  }
   const news: EventNews = {
     type: 'event',
     eventId: event.id,

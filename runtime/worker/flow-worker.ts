@@ -144,6 +144,8 @@ export class FlowWorker {
         sideEffects: !stored.test,
       })
       const ms = performance.now() - started
+      // Test-marked events are kept apart from the production figures.
+      const counted = !stored.test
       if (run.retry) {
         await store.retry(item, {
           steps: run.steps,
@@ -153,8 +155,10 @@ export class FlowWorker {
           lineage: run.lineage,
           ...(run.retry.node === item.node ? {} : { resumeAt: { node: run.retry.node, message: run.retry.message } }),
         })
-        metrics.retries.inc({ flow: item.flowId, node: run.retry.node })
-        figures.recordRetry(item.flowId, services.now())
+        if (counted) {
+          metrics.retries.inc({ flow: item.flowId, node: run.retry.node })
+          figures.recordRetry(item.flowId, services.now())
+        }
         bus.publish({ type: 'steps', eventId: item.eventId, flowId: item.flowId, steps: run.steps })
         log.warn(
           {
@@ -174,8 +178,10 @@ export class FlowWorker {
         lineage: run.lineage,
       })
       for (const dead of run.deadLetters) {
-        metrics.errors.inc({ flow: item.flowId, category: dead.error.category })
-        figures.recordError(item.flowId, dead.error.category, services.now())
+        if (counted) {
+          metrics.errors.inc({ flow: item.flowId, category: dead.error.category })
+          figures.recordError(item.flowId, dead.error.category, services.now())
+        }
         log.error(
           { deadNode: dead.node, category: dead.error.category, error: dead.error.message },
           'event moved to the dead letters',
@@ -184,11 +190,13 @@ export class FlowWorker {
       bus.publish({ type: 'steps', eventId: item.eventId, flowId: item.flowId, steps: run.steps })
       if (run.work.length === 0) {
         const status = run.deadLetters.length > 0 ? 'dead' : 'completed'
-        metrics.processingLatency.observe(
-          { flow: item.flowId, status },
-          (services.now() - Date.parse(stored.receivedAt)) / 1000,
-        )
-        figures.recordSettled(item.flowId, status, services.now())
+        if (counted) {
+          metrics.processingLatency.observe(
+            { flow: item.flowId, status },
+            (services.now() - Date.parse(stored.receivedAt)) / 1000,
+          )
+          figures.recordSettled(item.flowId, status, services.now())
+        }
       } else {
         this.wake()
       }
