@@ -5,7 +5,7 @@ import { listFlowFiles, readFlowFile } from '../files/flow-files.ts'
 import { canonicalJson } from '../model/canonical-json.ts'
 import type { NodeKind } from '../model/node-kind.ts'
 import type { FlowDocument } from '../model/types.ts'
-import type { Store } from '../store/store.ts'
+import { type Store, VersionConflict } from '../store/store.ts'
 
 export interface SyncReport {
   path: string
@@ -48,7 +48,21 @@ export async function syncFlowFiles(
   return reports
 }
 
+/**
+ * Several processes on one database start with the same files: when another one saved the file meanwhile, the
+ * save conflicts, and reading again finds the content unchanged.
+ */
 async function saveIfChanged(store: Store, path: string, document: FlowDocument): Promise<SyncReport> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await saveOnce(store, path, document)
+    } catch (error) {
+      if (!(error instanceof VersionConflict) || attempt >= 5) throw error
+    }
+  }
+}
+
+async function saveOnce(store: Store, path: string, document: FlowDocument): Promise<SyncReport> {
   const latest = await store.latestFlowVersion(document.id)
   const deployed = (await store.deployedFlows()).get(document.id)
   if (latest && contentHash(latest.document) === contentHash(document)) {

@@ -24,6 +24,7 @@ import { createMetrics, type RuntimeMetrics } from './metrics.ts'
 import { PendingClaims } from './pending-claims.ts'
 import { RecentFigures } from './recent-figures.ts'
 import { RetentionJob } from './retention-job.ts'
+import { followStoreNews } from './store-news.ts'
 
 export const DEFAULT_QUEUE_HIGH_WATER = 100_000
 const SHUTDOWN_GRACE_MS = 5_000
@@ -113,6 +114,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...(options.workerConcurrency === undefined ? {} : { concurrency: options.workerConcurrency }),
     },
   )
+  const stopFollowingNews = followStoreNews({ store, registry, wakeWorker: () => worker.wake(), logger })
   let accepting = true
   const highWater = options.queueHighWater ?? DEFAULT_QUEUE_HIGH_WATER
   const queueWatch = setInterval(() => {
@@ -185,6 +187,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       logger.info('draining: no new webhooks, finishing work in flight')
       clearInterval(queueWatch)
       retention.stop()
+      stopFollowingNews()
       vault.stop()
       bus.close()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))

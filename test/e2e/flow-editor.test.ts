@@ -253,9 +253,8 @@ describe.runIf(chromiumPresent())('the flow editor in Chromium', () => {
     const [eventId] = report.eventIds
     await waitForEvent(rt, eventId, ['completed'])
     const [call] = await downstream.waitFor(1)
-    expect(call.method).toBe('PUT')
-    expect(call.path).toBe('/reports/cm5report789xyz')
-    expect(JSON.parse(call.body)).toMatchObject({ externalId: 'cm5report789xyz', jobId: 'cm5job123abc456' })
+    expect(call).toMatchObject({ method: 'PUT', path: '/reports/cm5report789xyz' })
+    expect(JSON.parse(call?.body ?? '')).toMatchObject({ externalId: 'cm5report789xyz', jobId: 'cm5job123abc456' })
 
     await page.getByRole('link', { name: 'Events' }).click()
     await page.waitForURL('**/events')
