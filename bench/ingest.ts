@@ -1,13 +1,16 @@
 /**
  * Ingest throughput: signed conduit deliveries per second answered by three targets, one after another —
  * BASELINE (bare node:http: HMAC verify + JSON.parse + 202), MAPPER (`mapper serve` with the conduit flow:
- * verify, validate, dedupe, branch, durable commit, then 202) and NODE-RED (http in → function verifying
- * the HMAC + JSON.parse → http response 202).
+ * verify, validate, dedupe, branch, durable commit, then 202, on the embedded SQLite store), MAPPER-PG (the
+ * same on PostgreSQL), MAPPER-PG-X3 (three processes on one PostgreSQL database, the connections split
+ * between them) and NODE-RED (http in → function verifying the HMAC + JSON.parse → http response 202).
  *
  *   npx tsx bench/ingest.ts [--duration 10] [--connections 50] [--runs 1] [--events 1000] [--fresh]
- *                           [--targets baseline,mapper,node-red] [--warmup 2] [--keep-rate-limit] [--out file.json]
+ *                           [--targets baseline,mapper,mapper-pg,mapper-pg-x3,node-red] [--warmup 2]
+ *                           [--keep-rate-limit] [--out file.json] [--pg postgres://…/db]
  *                           [--driver wrk|autocannon]   (default: wrk when installed, else autocannon)
  */
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,11 +25,12 @@ import {
   prepareConduitEvents,
   type SignedEvent,
 } from './lib/events.ts'
-import { cycle, type LoadResult, median, pickDriver, runLoad } from './lib/load.ts'
+import { cycle, type LoadResult, median, pickDriver, runLoadSpread } from './lib/load.ts'
 import { acceptedCount, countEvents, serveAvailable, startMapper } from './lib/mapper.ts'
 import { startMock } from './lib/mock.ts'
 import { installNodeRed, startNodeRed } from './lib/node-red.ts'
 import { freePort } from './lib/ports.ts'
+import { createBenchDatabase, DEFAULT_PG_SERVER, postgresProblem } from './lib/postgres.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -35,7 +39,8 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '1' },
     events: { type: 'string', default: '1000' },
     warmup: { type: 'string', default: '2' },
-    targets: { type: 'string', default: 'baseline,mapper,node-red' },
+    targets: { type: 'string', default: 'baseline,mapper,mapper-pg,mapper-pg-x3,node-red' },
+    pg: { type: 'string', default: DEFAULT_PG_SERVER },
     fresh: { type: 'boolean', default: false },
     'keep-rate-limit': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'warn' },
@@ -77,31 +82,33 @@ function freshEvents(): () => SignedEvent {
 }
 
 /** The deliveries of one run: the prepared set cycling, or (`--fresh`) a new distinct event per request. */
-function deliveries(): { next: () => SignedEvent; prepare: number } {
-  if (args.fresh) return { next: freshEvents(), prepare: freshToPrepare(durationSec) }
-  return { next: cycle(prepareConduitEvents(secret, eventCount)), prepare: eventCount }
+function deliveries(): { next: () => () => SignedEvent; prepare: number } {
+  if (args.fresh) return { next: freshEvents, prepare: freshToPrepare(durationSec) }
+  // Several processes get the same events cycling: what one accepted is a duplicate at the others.
+  const events = prepareConduitEvents(secret, eventCount)
+  return { next: () => cycle(events), prepare: eventCount }
 }
 
 function addStatuses(into: Record<string, number>, from: Record<string, number>): void {
   for (const [status, n] of Object.entries(from)) into[status] = (into[status] ?? 0) + n
 }
 
-async function measure(name: string, url: string): Promise<{ figures: TargetFigures; answered202: number }> {
-  let answered202 = (await checkVerifies(url, secret)) === 202 ? 1 : 0
+async function measure(name: string, urls: string[]): Promise<{ figures: TargetFigures; answered202: number }> {
+  let answered202 = 0
+  for (const url of urls) answered202 += (await checkVerifies(url, secret)) === 202 ? 1 : 0
   if (warmupSec > 0) {
-    const warm = await runLoad({
-      url,
+    const warm = await runLoadSpread(urls, {
       connections,
       durationSec: warmupSec,
       driver,
-      next: freshEvents(),
+      next: freshEvents,
       prepare: freshToPrepare(warmupSec),
     })
     answered202 += warm.byStatus['202'] ?? 0
   }
   const results: LoadResult[] = []
   for (let run = 1; run <= runs; run++) {
-    const result = await runLoad({ url, connections, durationSec, driver, ...deliveries() })
+    const result = await runLoadSpread(urls, { connections, durationSec, driver, ...deliveries() })
     answered202 += result.byStatus['202'] ?? 0
     results.push(result)
     const repeats = args.fresh && result.prepared ? Math.max(0, result.total - result.prepared) : 0
@@ -138,8 +145,24 @@ async function benchBaseline(): Promise<TargetFigures> {
   const port = await freePort()
   return await withChild(
     () => startBaseline(port, { secret, workDir }),
-    async () => (await measure('baseline', `http://127.0.0.1:${port}${CONDUIT_PATH}`)).figures,
+    async () => (await measure('baseline', [`http://127.0.0.1:${port}${CONDUIT_PATH}`])).figures,
   )
+}
+
+/** Every 202 must be a stored accepted event: the figure is worthless otherwise. */
+function durabilityNote(
+  figures: TargetFigures,
+  answered202: number,
+  stored: Record<string, number>,
+  calls: number,
+): void {
+  const accepted = acceptedCount(stored)
+  const durable = accepted >= answered202
+  figures.note =
+    `durability: ${answered202} answered 202, ${accepted} accepted events stored ` +
+    `(${durable ? 'OK: every 202 is a stored event' : 'FAIL: fewer stored events than 202s'}; ` +
+    `rows by status ${JSON.stringify(stored)}; downstream calls ${calls})`
+  if (!durable) process.exitCode = 1
 }
 
 async function benchMapper(): Promise<TargetFigures> {
@@ -157,15 +180,8 @@ async function benchMapper(): Promise<TargetFigures> {
       logLevel: args['log-level'],
     })
     try {
-      const { figures, answered202 } = await measure('mapper', `${target.url}${CONDUIT_PATH}`)
-      const stored = countEvents(target.dataDir)
-      const accepted = acceptedCount(stored)
-      const durable = accepted >= answered202
-      figures.note =
-        `durability: ${answered202} answered 202, ${accepted} accepted events stored ` +
-        `(${durable ? 'OK: every 202 is a stored event' : 'FAIL: fewer stored events than 202s'}; ` +
-        `rows by status ${JSON.stringify(stored)}; downstream calls ${mock.calls})`
-      if (!durable) process.exitCode = 1
+      const { figures, answered202 } = await measure('mapper', [`${target.url}${CONDUIT_PATH}`])
+      durabilityNote(figures, answered202, countEvents(target.dataDir), mock.calls)
       return figures
     } finally {
       await stopChild(target.child)
@@ -175,13 +191,52 @@ async function benchMapper(): Promise<TargetFigures> {
   }
 }
 
+/** `processes` runtimes on one fresh PostgreSQL database, the load split between them. */
+async function benchMapperPostgres(name: string, processes: number): Promise<TargetFigures> {
+  const serve = serveAvailable()
+  if (!serve.ok) return skipped(name, `\`mapper serve\` is not available yet: ${serve.why}`)
+  const problem = await postgresProblem(args.pg)
+  if (problem) return skipped(name, problem)
+  const database = await createBenchDatabase(args.pg)
+  const mock = await startMock()
+  const secretKey = randomBytes(32).toString('base64')
+  const targets: Awaited<ReturnType<typeof startMapper>>[] = []
+  try {
+    // One after another: the first applies the migrations and loads the flow file.
+    for (let n = 0; n < processes; n++) {
+      targets.push(
+        await startMapper({
+          port: await freePort(),
+          secret,
+          downstream: mock.url,
+          workDir,
+          keepRateLimit: args['keep-rate-limit'],
+          logLevel: args['log-level'],
+          store: database.url,
+          secretKey,
+        }),
+      )
+    }
+    const { figures, answered202 } = await measure(
+      name,
+      targets.map((t) => `${t.url}${CONDUIT_PATH}`),
+    )
+    durabilityNote(figures, answered202, await database.countEvents(), mock.calls)
+    return figures
+  } finally {
+    for (const target of targets) await stopChild(target.child)
+    await mock.close()
+    await database.drop()
+  }
+}
+
 async function benchNodeRed(): Promise<TargetFigures> {
   const install = installNodeRed()
   if ('error' in install) return skipped('node-red', `Node-RED skipped: ${install.error}`)
   const port = await freePort()
   return await withChild(
     () => startNodeRed(install.redJs, port, { secret, workDir }),
-    async () => (await measure('node-red', `http://127.0.0.1:${port}${CONDUIT_PATH}`)).figures,
+    async () => (await measure('node-red', [`http://127.0.0.1:${port}${CONDUIT_PATH}`])).figures,
   )
 }
 
@@ -221,6 +276,14 @@ function printSummary(all: TargetFigures[]): void {
   console.log(
     `\nmapper / baseline: ${overBaseline?.toFixed(2) ?? 'n/a'}   mapper / node-red: ${overNodeRed?.toFixed(2) ?? 'n/a'}`,
   )
+  for (const name of ['mapper-pg', 'mapper-pg-x3']) {
+    const target = by(name)
+    if (!target) continue
+    const of = (other: string) => ratio(target, by(other))?.toFixed(2) ?? 'n/a'
+    console.log(
+      `${name} / baseline: ${of('baseline')}   ${name} / mapper (SQLite): ${of('mapper')}   ${name} / node-red: ${of('node-red')}`,
+    )
+  }
   console.log('targets:')
   console.log(`  ≥ 50 % of baseline ......... ${verdict(overBaseline === undefined ? undefined : overBaseline >= 0.5)}`)
   console.log(`  ≥ 2 × Node-RED ............. ${verdict(overNodeRed === undefined ? undefined : overNodeRed >= 2)}`)
@@ -244,6 +307,8 @@ async function main(): Promise<void> {
   try {
     if (targets.has('baseline')) all.push(await benchBaseline())
     if (targets.has('mapper')) all.push(await benchMapper())
+    if (targets.has('mapper-pg')) all.push(await benchMapperPostgres('mapper-pg', 1))
+    if (targets.has('mapper-pg-x3')) all.push(await benchMapperPostgres('mapper-pg-x3', 3))
     if (targets.has('node-red')) all.push(await benchNodeRed())
   } catch (error) {
     console.error(`bench failed; logs kept in ${workDir}`)

@@ -75,6 +75,39 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   }
 }
 
+/**
+ * One run against several processes at once (a load balancer's round robin, without a balancer's own cost):
+ * the connections are split between the URLs, one driver per URL, all started together. Requests/s add up;
+ * p50 is the median and p99/max the worst of the parts.
+ */
+export async function runLoadSpread(
+  urls: readonly string[],
+  options: Omit<LoadOptions, 'url' | 'next'> & { next: () => () => SignedEvent },
+): Promise<LoadResult> {
+  if (urls.length === 1) return await runLoad({ ...options, url: urls[0] as string, next: options.next() })
+  const share = Math.max(1, Math.floor(options.connections / urls.length))
+  const parts = await Promise.all(
+    urls.map((url) => runLoad({ ...options, url, connections: share, next: options.next() })),
+  )
+  const byStatus: Record<string, number> = {}
+  for (const part of parts)
+    for (const [status, n] of Object.entries(part.byStatus)) byStatus[status] = (byStatus[status] ?? 0) + n
+  const sum = (pick: (r: LoadResult) => number) => parts.reduce((total, r) => total + pick(r), 0)
+  return {
+    driver: parts[0]?.driver ?? 'wrk',
+    rps: sum((r) => r.rps),
+    p50: median(parts.map((r) => r.p50)),
+    p99: Math.max(...parts.map((r) => r.p99)),
+    max: Math.max(...parts.map((r) => r.max)),
+    total: sum((r) => r.total),
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    byStatus,
+    ...(parts.every((r) => r.prepared !== undefined) ? { prepared: sum((r) => r.prepared ?? 0) } : {}),
+  }
+}
+
 /** Cycles through `events`: the first `events.length` requests are all distinct. */
 export function cycle(events: readonly SignedEvent[]): () => SignedEvent {
   let i = 0

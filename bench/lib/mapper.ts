@@ -42,6 +42,10 @@ export interface MapperStartOptions {
   /** Keep the flow's own trigger.rateLimit (200/s, burst 400), which otherwise is lifted for the bench. */
   keepRateLimit: boolean
   logLevel: string
+  /** `--store` (a postgres:// URL); the embedded SQLite store in the data directory when absent. */
+  store?: string
+  /** Shared by processes on one store, so that secrets set through one are readable by all. */
+  secretKey?: string
 }
 
 /** A copy of flows/conduit-reports.flow.json in `dir`, its rate limit lifted unless asked to keep it. */
@@ -70,6 +74,7 @@ export async function startMapper(options: MapperStartOptions): Promise<MapperTa
     String(options.port),
     '--host',
     '127.0.0.1',
+    ...(options.store ? ['--store', options.store] : []),
   ]
   const child = startChild('mapper', process.execPath, args, {
     cwd: REPO_ROOT,
@@ -80,6 +85,7 @@ export async function startMapper(options: MapperStartOptions): Promise<MapperTa
       MAPPER_LOG_LEVEL: options.logLevel,
       MAPPER_ADMIN_TOKEN: 'bench-admin-token',
       NODE_ENV: 'production',
+      ...(options.secretKey ? { MAPPER_SECRET_KEY: options.secretKey } : {}),
     },
     logFile: join(options.workDir, `mapper-${options.port}.log`),
   })
