@@ -9,7 +9,7 @@
 import { fingerprint } from '../signatures/fingerprint.ts'
 import type { SecretSummary, Store } from '../store/store.ts'
 import { cachedEnvSecrets } from './env-secrets.ts'
-import type { SecretCipher } from './secret-cipher.ts'
+import { SECRET_KEY_ENV, type SecretCipher } from './secret-cipher.ts'
 
 const REFRESH_MS = 5_000
 
@@ -77,8 +77,19 @@ export class SecretVault {
   private async load(name: string, now: Date): Promise<Held[]> {
     const stored = await this.store.secretValues(name, now)
     return stored.map((s) => ({
-      value: this.cipher.decrypt(s.ciphertext),
+      value: this.decrypt(name, s.ciphertext),
       validUntilMs: s.validUntil === null ? null : Date.parse(s.validUntil),
     }))
+  }
+
+  private decrypt(name: string, ciphertext: string): string {
+    try {
+      return this.cipher.decrypt(ciphertext)
+    } catch {
+      throw new Error(
+        `secret ${name}: the stored value cannot be decrypted with this process's key — every runtime on one ` +
+          `store needs the same ${SECRET_KEY_ENV} (or the data directory's secret.key it was set with)`,
+      )
+    }
   }
 }
