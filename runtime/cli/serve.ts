@@ -1,63 +1,105 @@
 /** @module `mapper serve`: flow documents become live webhook endpoints, with the editor at `/`. */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
+import type { Server as HttpsServer } from 'node:https'
 import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
-import { createLogger } from '../server/logger.ts'
-import { startRuntime } from '../server/runtime.ts'
+import { createLogger, type Logger } from '../server/logger.ts'
+import { type Runtime, startRuntime, type TlsFiles } from '../server/runtime.ts'
 import { openStore } from '../store/open-store.ts'
+import {
+  flagAttribute,
+  formatEffectiveConfig,
+  resolveServeConfig,
+  SETTING_KEYS,
+  type ServeConfig,
+  ServeConfigError,
+  type SettingKey,
+  serveOptions,
+} from './serve-config.ts'
 
 const EDITOR_DIR = fileURLToPath(new URL('../../dist/', import.meta.url))
 
-export interface ServeOptions {
-  flows: string
-  schemas: string
-  data: string
-  store?: string
-  port: number
-  host: string
-  var: string[]
-  queueHighWater?: number
-  leaseMs?: number
-  workers: boolean
-}
+/** Exit code for a configuration mistake (bad value, missing file), as opposed to a failure while running. */
+const CONFIG_ERROR_EXIT = 2
 
 export function serveCommand(): Command {
-  return new Command('serve')
-    .description('run the runtime: webhook endpoints, workers, admin API and the editor')
-    .option('--flows <dir>', 'flow documents to load and deploy at start', 'flows')
-    .option('--schemas <dir>', 'event schemas', 'schemas')
-    .option('--data <dir>', 'data directory of the embedded SQLite store', '.mapper')
-    .addOption(new Option('--store <url>', 'store URL (postgres://…); default: SQLite in --data').env('MAPPER_STORE'))
-    .addOption(new Option('--port <n>', 'port').default(8080).argParser(Number).env('PORT'))
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--var <name=value>', 'a $vars value for expressions (repeatable)', collect, [])
-    .addOption(new Option('--queue-high-water <n>', 'queue depth above which webhooks get 503').argParser(Number))
-    .addOption(new Option('--lease-ms <n>', 'how long a worker holds a work item').argParser(Number))
-    .option('--no-workers', 'ingest only: run no workers in this process')
-    .action(async (options: ServeOptions) => {
-      await serve(options)
+  const command = new Command('serve').description(
+    'run the runtime: webhook endpoints, workers, admin API and the editor (flag > environment > default)',
+  )
+  for (const option of serveOptions()) command.addOption(option)
+  return command
+    .addOption(
+      new Option(
+        '--print-config [format]',
+        'print the effective configuration with the source of each value, secrets masked, and exit without starting',
+      ).choices(['text', 'json']),
+    )
+    .action(async (_options: unknown, self: Command) => {
+      let config: ServeConfig
+      try {
+        const resolved = resolveServeConfig(givenFlags(self), process.env)
+        const printConfig = self.opts().printConfig as string | true | undefined
+        if (printConfig !== undefined) {
+          process.stdout.write(formatEffectiveConfig(resolved, printConfig === 'json' ? 'json' : 'text'))
+          return
+        }
+        config = resolved.config
+      } catch (error) {
+        if (!(error instanceof ServeConfigError)) throw error
+        console.error(`mapper serve: ${error.message}`)
+        process.exitCode = CONFIG_ERROR_EXIT
+        return
+      }
+      await serve(config)
     })
 }
 
-async function serve(options: ServeOptions): Promise<void> {
-  const logger = createLogger()
-  if (!options.store) mkdirSync(options.data, { recursive: true })
-  const store = await openStore(options.store, options.data)
+/** Only what was typed on the command line: the environment and the defaults are resolveServeConfig's job. */
+function givenFlags(command: Command): Partial<Record<SettingKey, unknown>> {
+  const flags: Partial<Record<SettingKey, unknown>> = {}
+  for (const key of SETTING_KEYS) {
+    const attribute = flagAttribute(key)
+    if (attribute !== undefined && command.getOptionValueSource(attribute) === 'cli') {
+      flags[key] = command.getOptionValue(attribute)
+    }
+  }
+  return flags
+}
+
+async function serve(config: ServeConfig): Promise<void> {
+  let tls: TlsFiles | undefined
+  try {
+    tls = readTlsFiles(config)
+  } catch (error) {
+    console.error(`mapper serve: ${(error as Error).message}`)
+    process.exitCode = CONFIG_ERROR_EXIT
+    return
+  }
+  const logger = createLogger({ level: config.logLevel })
+  if (!config.store) mkdirSync(config.data, { recursive: true })
+  const store = await openStore(config.store, config.data)
   const runtime = await startRuntime({
     store,
-    flowsDir: options.flows,
-    schemasDir: options.schemas,
-    port: options.port,
-    host: options.host,
+    flowsDir: config.flows,
+    schemasDir: config.schemas,
+    port: config.port,
+    host: config.host,
     logger,
-    vars: parseVars(options.var),
+    vars: config.vars,
     editorDir: EDITOR_DIR,
-    ...(process.env.MAPPER_ADMIN_TOKEN ? { adminToken: process.env.MAPPER_ADMIN_TOKEN } : {}),
-    ...(options.store ? {} : { dataDir: options.data }),
-    workers: options.workers,
-    ...(options.queueHighWater === undefined ? {} : { queueHighWater: options.queueHighWater }),
-    ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+    ...(config.adminToken ? { adminToken: config.adminToken } : {}),
+    ...(config.store ? {} : { dataDir: config.data }),
+    workers: config.workers,
+    queueHighWater: config.queueHighWater,
+    leaseMs: config.leaseMs,
+    ...(tls ? { tls } : {}),
   })
+  printBanner(runtime)
+  stopOnSignals(runtime, config, logger)
+  if (tls) reloadTlsOnHangup(runtime, config, logger)
+}
+
+function printBanner(runtime: Runtime): void {
   const hooks = runtime.registry
     .deployed()
     .map((f) => `  POST ${runtime.url}/hooks/${f.doc.trigger.path}  →  ${f.doc.id} v${f.doc.version}`)
@@ -77,9 +119,20 @@ async function serve(options: ServeOptions): Promise<void> {
       '',
     ].join('\n'),
   )
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down')
-    runtime.stop().then(
+}
+
+/**
+ * SIGTERM (an orchestrator or load balancer stopping this process) drains first: /readyz answers 503 for
+ * --drain-delay-ms while webhooks are still taken, then the graceful stop. SIGINT (Ctrl-C at a terminal) and
+ * a second signal stop without that delay.
+ */
+function stopOnSignals(runtime: Runtime, config: ServeConfig, logger: Logger): void {
+  let signals = 0
+  const shutdown = (signal: NodeJS.Signals) => {
+    signals++
+    const drainDelayMs = signal === 'SIGTERM' && signals === 1 ? config.drainDelayMs : 0
+    logger.info({ signal, drainDelayMs }, 'shutting down')
+    runtime.stop({ drainDelayMs }).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed')
@@ -87,20 +140,32 @@ async function serve(options: ServeOptions): Promise<void> {
       },
     )
   }
-  process.once('SIGTERM', () => shutdown('SIGTERM'))
-  process.once('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', shutdown)
+  process.on('SIGINT', shutdown)
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value]
+/** A renewed certificate (certbot, cert-manager) is taken without a restart: `kill -HUP <pid>`. */
+function reloadTlsOnHangup(runtime: Runtime, config: ServeConfig, logger: Logger): void {
+  process.on('SIGHUP', () => {
+    try {
+      const files = readTlsFiles(config)
+      if (files) (runtime.server as unknown as HttpsServer).setSecureContext(files)
+      logger.info({ cert: config.tlsCert }, 'TLS certificate and key reloaded')
+    } catch (err) {
+      logger.error({ err }, 'TLS reload failed: the previous certificate stays in use')
+    }
+  })
 }
 
-function parseVars(pairs: string[]): Record<string, string> {
-  const vars: Record<string, string> = {}
-  for (const pair of pairs) {
-    const at = pair.indexOf('=')
-    if (at <= 0) throw new Error(`--var wants NAME=value, got "${pair}"`)
-    vars[pair.slice(0, at)] = pair.slice(at + 1)
+function readTlsFiles(config: ServeConfig): TlsFiles | undefined {
+  if (config.tlsCert === undefined || config.tlsKey === undefined) return undefined
+  return { cert: readPem(config.tlsCert, '--tls-cert'), key: readPem(config.tlsKey, '--tls-key') }
+}
+
+function readPem(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    throw new Error(`${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
   }
-  return vars
 }

@@ -11,9 +11,13 @@ export interface AdminDeps {
   api: Router
   metrics: RuntimeMetrics
   logger: Logger
+  /** False from the moment the runtime starts draining (SIGTERM), before its listener closes. */
   ready(): boolean
   editorDir?: string
 }
+
+/** /readyz gives the store this long to answer its read; a slower store counts as unavailable. */
+export const READINESS_STORE_TIMEOUT_MS = 2_000
 
 export function createAdminApp(deps: AdminDeps): express.Express {
   const app = express()
@@ -21,14 +25,18 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' })
   })
+  // Readiness for a load balancer (/healthz only says the process is up): not while draining, and only when
+  // the store answers a cheap read. Migrations are applied when the store opens, before the listener starts,
+  // so a runtime that answers at all runs on a migrated store.
   app.get('/readyz', async function readiness(_req, res) {
     if (!deps.ready()) {
       res.status(503).json({ status: 'draining' })
       return
     }
     try {
-      await deps.store.queueFigures(new Date())
-      res.json({ status: 'ready' })
+      await withTimeout(deps.store.deployedFlows(), READINESS_STORE_TIMEOUT_MS)
+      if (!deps.ready()) res.status(503).json({ status: 'draining' })
+      else res.json({ status: 'ready' })
     } catch (error) {
       res.status(503).json({ status: 'store unavailable', message: (error as Error).message })
     }
@@ -52,4 +60,12 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     res.status(500).json({ error: { code: 'internal', message: 'the request failed; see the runtime log' } })
   })
   return app
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`the store did not answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([work, late]).finally(() => clearTimeout(timer))
 }

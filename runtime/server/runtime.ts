@@ -1,7 +1,8 @@
 /**
  * @module Wires one runtime: store, deployed flows, webhook ingress, admin app, workers, retention, shutdown.
  */
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { FlowRegistry } from '../deploy/flow-registry.ts'
 import { type SyncReport, syncFlowFiles } from '../deploy/sync-flow-files.ts'
@@ -9,7 +10,7 @@ import type { EngineServices } from '../engine/types.ts'
 import { schemaDirectory } from '../files/schema-directory.ts'
 import { nodeKinds } from '../nodes/index.ts'
 import { envVars } from '../secrets/env-secrets.ts'
-import { createSecretCipher, loadSecretKey } from '../secrets/secret-cipher.ts'
+import { createSecretCipher, loadSecretKey, SECRET_KEY_ENV } from '../secrets/secret-cipher.ts'
 import { SecretVault } from '../secrets/secret-vault.ts'
 import type { Store } from '../store/store.ts'
 import { FlowWorker } from '../worker/flow-worker.ts'
@@ -51,6 +52,24 @@ export interface RuntimeOptions {
   /** Secret values for tests, in place of the vault. */
   secrets?: (name: string) => string[]
   now?: () => number
+  /** Serve HTTPS (TLS 1.2 and 1.3 only) with this PEM certificate chain and key, instead of plain HTTP. */
+  tls?: TlsFiles
+}
+
+export interface TlsFiles {
+  cert: string | Buffer
+  key: string | Buffer
+}
+
+/** The oldest TLS version the HTTPS listener accepts: 1.0 and 1.1 are deprecated (RFC 8996). */
+export const TLS_MIN_VERSION = 'TLSv1.2'
+
+export interface StopOptions {
+  /**
+   * How long /readyz answers 503 (draining) while webhooks are still taken, before the listener closes, so
+   * that a load balancer takes this process out first. A later `stop()` with a shorter delay cuts it short.
+   */
+  drainDelayMs?: number
 }
 
 export interface Runtime {
@@ -64,8 +83,8 @@ export interface Runtime {
   /** The admin token made on this first start, to print once. */
   createdAdminToken?: string
   vault: SecretVault
-  /** Graceful: stop taking webhooks, finish or release leases, close the store. */
-  stop(): Promise<void>
+  /** Graceful: report draining, stop taking webhooks, finish or release leases, close the store. */
+  stop(options?: StopOptions): Promise<void>
 }
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
@@ -86,6 +105,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const registry = new FlowRegistry(store, nodeKinds, schemas)
   await registry.refresh()
 
+  if (store.kind === 'postgres' && !process.env[SECRET_KEY_ENV])
+    logger.warn(
+      `${SECRET_KEY_ENV} is not set: this process keeps its own key in its data directory, so secrets set through ` +
+        'another process on this database cannot be read here; give every process the same key',
+    )
   const vault = new SecretVault(store, createSecretCipher(loadSecretKey(process.env, options.dataDir)), now)
   await vault.refresh()
   vault.start()
@@ -115,6 +139,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
   )
   const stopFollowingNews = followStoreNews({ store, registry, wakeWorker: () => worker.wake(), logger })
+  // Draining starts at stop(): /readyz answers 503 at once; webhooks are refused only after the drain delay.
+  let draining = false
   let accepting = true
   const highWater = options.queueHighWater ?? DEFAULT_QUEUE_HIGH_WATER
   const queueWatch = setInterval(() => {
@@ -162,27 +188,57 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     api,
     metrics,
     logger,
-    ready: () => accepting,
+    ready: () => !draining,
     ...(options.editorDir === undefined ? {} : { editorDir: options.editorDir }),
   })
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  const handleRequest = (req: IncomingMessage, res: ServerResponse) => {
+    // While draining, each answer closes its connection, so keep-alive clients reconnect to another process.
+    if (draining) res.setHeader('connection', 'close')
     if (req.url?.startsWith(HOOKS_PREFIX)) void handleHook(req, res)
     else admin(req, res)
-  })
+  }
+  const serverOptions = { keepAliveTimeout: 65_000 }
+  const server: Server = options.tls
+    ? createHttpsServer({ ...serverOptions, ...options.tls, minVersion: TLS_MIN_VERSION }, handleRequest)
+    : createServer(serverOptions, handleRequest)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.host, resolve)
   })
   const address = server.address() as AddressInfo
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+  const url = `${options.tls ? 'https' : 'http'}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
   if (options.workers !== false) worker.start()
   const retention = new RetentionJob(store, registry, logger, now)
   retention.start()
   logger.info({ url, flows: registry.deployed().map((f) => `${f.doc.id}@${f.doc.version}`) }, 'runtime started')
 
   let stopping: Promise<void> | undefined
-  const stop = () => {
-    stopping ??= (async () => {
+  let drainDelay: { endsAt: number; end(): void } | undefined
+  const stop = (stopOptions: StopOptions = {}) => {
+    const delayMs = Math.max(0, stopOptions.drainDelayMs ?? 0)
+    if (stopping) {
+      if (drainDelay && Date.now() + delayMs < drainDelay.endsAt) drainDelay.end()
+      return stopping
+    }
+    stopping = (async () => {
+      draining = true
+      if (delayMs > 0) {
+        logger.info(
+          { drainDelayMs: delayMs },
+          'draining: /readyz answers 503; webhooks are still taken until the delay ends',
+        )
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delayMs)
+          drainDelay = {
+            endsAt: Date.now() + delayMs,
+            end: () => {
+              clearTimeout(timer)
+              resolve()
+            },
+          }
+        })
+        drainDelay = undefined
+      }
       accepting = false
       logger.info('draining: no new webhooks, finishing work in flight')
       clearInterval(queueWatch)
