@@ -1,7 +1,14 @@
 /** @module The `mapper` command line: one file per command, wired here. */
 import { Command } from 'commander'
+import { backupCommand } from './backup.ts'
+import { diffCommand } from './diff.ts'
+import { exportCommand } from './export.ts'
+import { fuzzCommand } from './fuzz.ts'
+import { importCommand } from './import.ts'
+import { lineageCommand } from './lineage.ts'
 import { purgeCommand } from './purge.ts'
 import { replayCommand } from './replay.ts'
+import { restoreCommand } from './restore.ts'
 import { secretCommand } from './secret.ts'
 import { sendCommand } from './send.ts'
 import { serveCommand } from './serve.ts'
@@ -16,11 +23,18 @@ export function buildProgram(): Command {
     .showHelpAfterError()
   program.addCommand(serveCommand())
   program.addCommand(sendCommand())
+  program.addCommand(fuzzCommand())
   program.addCommand(validateCommand())
+  program.addCommand(exportCommand())
+  program.addCommand(importCommand())
+  program.addCommand(diffCommand())
+  program.addCommand(lineageCommand())
   program.addCommand(tokenCommand())
   program.addCommand(secretCommand())
   program.addCommand(replayCommand())
   program.addCommand(purgeCommand())
+  program.addCommand(backupCommand())
+  program.addCommand(restoreCommand())
   return program
 }
 
