@@ -1,8 +1,12 @@
-/** @module `mapper validate [files…]`: checks flow documents and event schemas; exit 1 with precise messages. */
+/**
+ * @module `mapper validate [files…]`: checks flow documents and event schemas; exit 1 with precise messages. Flow
+ * files are read in either form (expressions as arrays of lines, as `mapper export` writes them, or as strings).
+ */
 
 import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { compileFlow, FlowCompileError } from '../engine/compile.ts'
+import { flowFileText } from '../files/flow-file-format.ts'
 import { idFromFileName, listFlowFiles, readFlowFile } from '../files/flow-files.ts'
 import { listSchemaRefs, SCHEMA_SUFFIX, schemaDirectory } from '../files/schema-directory.ts'
 import { createAjv } from '../model/ajv.ts'
@@ -64,12 +68,14 @@ export function validateFile(path: string, schemasDir: string): FileReport {
   if (expectedId !== undefined && expectedId !== flow.id) {
     report.problems.push(`id: the file is named ${expectedId}.flow.json but the flow's id is "${flow.id}"`)
   }
-  if (canonicalJson(flow) !== file.text) {
+  // Two texts are canonical: the file form `mapper export` writes, and the API's form (the editor's download).
+  if (file.text !== flowFileText(flow, nodeKinds) && file.text !== canonicalJson(file.parsed)) {
     report.notes.push(
       'not in canonical form (key order, 2-space indent, trailing newline); `mapper export` writes it so',
     )
   }
-  report.summary = `${flow.id} v${flow.version}, ${flow.nodes.length} nodes, POST /hooks/${flow.trigger.path}`
+  const version = file.numbered ? ` v${flow.version}` : ''
+  report.summary = `${flow.id}${version}, ${flow.nodes.length} nodes, POST /hooks/${flow.trigger.path}`
   return report
 }
 

@@ -1,4 +1,7 @@
-/** @module At start: every flow file whose content changed becomes a new stored version, and is deployed. */
+/**
+ * @module At start: every flow file whose content changed becomes a new stored version, and is deployed. Files in
+ * either form are read (expressions as arrays of lines, as `mapper export` writes them, or as strings).
+ */
 import { createHash } from 'node:crypto'
 import { compileFlow, FlowCompileError, type SchemaSource } from '../engine/compile.ts'
 import { listFlowFiles, readFlowFile } from '../files/flow-files.ts'
@@ -30,7 +33,7 @@ export async function syncFlowFiles(
 ): Promise<SyncReport[]> {
   const reports: SyncReport[] = []
   for (const path of listFlowFiles(dir)) {
-    const file = readFlowFile(path)
+    const file = readFlowFile(path, kinds)
     if (file.parseError) {
       reports.push({ path, action: 'invalid', problems: [file.parseError] })
       continue
