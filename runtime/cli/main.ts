@@ -1,6 +1,7 @@
 /** @module The `mapper` command line: one file per command, wired here. */
 import { Command } from 'commander'
 import { backupCommand } from './backup.ts'
+import { backupCommand } from './backup.ts'
 import { diffCommand } from './diff.ts'
 import { exportCommand } from './export.ts'
 import { fuzzCommand } from './fuzz.ts'
@@ -8,6 +9,7 @@ import { importCommand } from './import.ts'
 import { lineageCommand } from './lineage.ts'
 import { purgeCommand } from './purge.ts'
 import { replayCommand } from './replay.ts'
+import { restoreCommand } from './restore.ts'
 import { restoreCommand } from './restore.ts'
 import { secretCommand } from './secret.ts'
 import { sendCommand } from './send.ts'
@@ -33,6 +35,8 @@ export function buildProgram(): Command {
   program.addCommand(secretCommand())
   program.addCommand(replayCommand())
   program.addCommand(purgeCommand())
+  program.addCommand(backupCommand())
+  program.addCommand(restoreCommand())
   program.addCommand(backupCommand())
   program.addCommand(restoreCommand())
   return program
