@@ -1,15 +1,8 @@
 /** @module The `mapper` command line: one file per command, wired here. */
 import { Command } from 'commander'
 import { backupCommand } from './backup.ts'
-import { backupCommand } from './backup.ts'
-import { diffCommand } from './diff.ts'
-import { exportCommand } from './export.ts'
-import { fuzzCommand } from './fuzz.ts'
-import { importCommand } from './import.ts'
-import { lineageCommand } from './lineage.ts'
 import { purgeCommand } from './purge.ts'
 import { replayCommand } from './replay.ts'
-import { restoreCommand } from './restore.ts'
 import { restoreCommand } from './restore.ts'
 import { secretCommand } from './secret.ts'
 import { sendCommand } from './send.ts'
@@ -25,18 +18,11 @@ export function buildProgram(): Command {
     .showHelpAfterError()
   program.addCommand(serveCommand())
   program.addCommand(sendCommand())
-  program.addCommand(fuzzCommand())
   program.addCommand(validateCommand())
-  program.addCommand(exportCommand())
-  program.addCommand(importCommand())
-  program.addCommand(diffCommand())
-  program.addCommand(lineageCommand())
   program.addCommand(tokenCommand())
   program.addCommand(secretCommand())
   program.addCommand(replayCommand())
   program.addCommand(purgeCommand())
-  program.addCommand(backupCommand())
-  program.addCommand(restoreCommand())
   program.addCommand(backupCommand())
   program.addCommand(restoreCommand())
   return program
