@@ -1,0 +1,64 @@
+/** @module The store's connection pool, and the transaction every store method runs in. */
+import pg from 'pg'
+
+/** Connections per store: enough for the worker's leases beside a burst of accepts, few enough for many processes. */
+export const DEFAULT_POOL_SIZE = 10
+
+/** How many times a transaction PostgreSQL chose as a deadlock victim (or serialization failure) is run again. */
+export const TRANSACTION_ATTEMPTS = 3
+
+/** Shown in pg_stat_activity, so an operator sees which connections are the runtime's. */
+export const APPLICATION_NAME = 'mapper-studio'
+
+export type Queryable = pg.Pool | pg.PoolClient
+
+/** deadlock_detected, serialization_failure: the transaction was rolled back whole and may simply run again. */
+const RETRIABLE_CODES = new Set(['40P01', '40001'])
+
+export function openPool(url: string, size: number = DEFAULT_POOL_SIZE): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: size, application_name: APPLICATION_NAME })
+  // An idle connection the server dropped: the pool discards it and opens another when needed. Without a
+  // listener the 'error' event would end the process.
+  pool.on('error', () => {})
+  return pool
+}
+
+/** Runs `job` in one transaction on one connection: COMMIT when it returns, ROLLBACK when it throws. */
+export async function inTransaction<T>(pool: pg.Pool, job: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runOnce(pool, job)
+    } catch (error) {
+      if (attempt >= TRANSACTION_ATTEMPTS || !RETRIABLE_CODES.has(errorCode(error) ?? '')) throw error
+    }
+  }
+}
+
+/** One read-only transaction that sees one snapshot across its statements (a whole event, say). */
+export function inReadSnapshot<T>(pool: pg.Pool, job: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return runOnce(pool, job, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+}
+
+async function runOnce<T>(pool: pg.Pool, job: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  const client = await pool.connect()
+  let broken: Error | undefined
+  try {
+    await client.query(begin)
+    const result = await job(client)
+    await client.query('COMMIT')
+    return result
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      // The connection itself failed: the pool must not hand it out again.
+      broken = rollbackError
+    })
+    throw error
+  } finally {
+    client.release(broken)
+  }
+}
+
+/** The SQLSTATE of a database error (`23505` for a unique violation…), undefined for anything else. */
+export function errorCode(error: unknown): string | undefined {
+  return error instanceof pg.DatabaseError ? error.code : undefined
+}
