@@ -401,6 +401,26 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.accept(fresh)).toEqual({ status: 'accepted', eventId: fresh.eventId })
         expect(await store.findClaim('orders/dedupe', 'ord_1', new Date())).toBe(fresh.eventId)
       })
+
+      it('keeps a raw body and a dedupe key byte for byte, whatever characters they hold', async () => {
+        const rawBody = '\ufeff{"id":"ord_\u0000 1",\r\n "note":"caf\u00e9 \ud83d\ude80"}  \n\t'
+        const key = 'ord_\u0000_\ud83d\ude80'
+        const accepted = delivery({
+          rawBody,
+          headers: { 'x-note': 'na\u00efve \ud83d\ude80' },
+          claims: [claim(key, Date.now() + DAY)],
+          work: [workStart('map')],
+        })
+        await store.accept(accepted)
+        const event = await store.getEvent(accepted.eventId)
+        expect(event?.rawBody).toBe(rawBody)
+        expect(event?.sizeBytes).toBe(Buffer.byteLength(rawBody, 'utf8'))
+        expect(event?.headers).toEqual({ 'x-note': 'na\u00efve \ud83d\ude80' })
+        expect(await store.findClaim('orders/dedupe', key, new Date())).toBe(accepted.eventId)
+        expect(await store.findClaim('orders/dedupe', 'ord_', new Date())).toBeUndefined()
+        const [item] = await store.lease('worker-a', 1, 30_000, later())
+        expect(item?.event?.rawBody).toBe(rawBody)
+      })
     })
 
     describe('leasing work', () => {
@@ -468,6 +488,22 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.releaseLeases('worker-a')).toBe(2)
         expect(await store.releaseLeases('worker-a')).toBe(0)
         expect(await store.lease('worker-b', 10, 30_000, later())).toHaveLength(3)
+      })
+
+      it('leases an item with what the worker needs of its event: time, headers, raw body and test marker', async () => {
+        const accepted = delivery({ work: [workStart('map')], test: true })
+        await store.accept(accepted)
+        const [item] = await store.lease('worker-a', 1, 30_000, later())
+        expect(item?.event).toEqual({
+          receivedAt: accepted.receivedAt,
+          headers: accepted.headers,
+          rawBody: accepted.rawBody,
+          test: true,
+        })
+        const plain = delivery({ work: [workStart('map')] })
+        await store.accept(plain)
+        const [next] = await store.lease('worker-a', 1, 30_000, later())
+        expect(next?.event?.test).toBe(false)
       })
     })
 
@@ -585,6 +621,25 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         await store.complete(taken as WorkItem, outcome())
         expect((await store.getEvent(taken?.eventId ?? ''))?.status).toBe('completed')
       })
+
+      it('settles an event once when its two branches finish at the same moment', async () => {
+        const accepted = delivery({ work: [workStart('crm'), workStart('audit')] })
+        await store.accept(accepted)
+        const [first] = await store.lease('worker-a', 1, 30_000, later())
+        const [second] = await store.lease('worker-b', 1, 30_000, later())
+        await Promise.all([
+          store.complete(first as WorkItem, outcome({ steps: [workStep(first?.node ?? '')] })),
+          store.complete(second as WorkItem, outcome({ steps: [workStep(second?.node ?? '')] })),
+        ])
+        const event = await store.getEvent(accepted.eventId)
+        expect(event).toMatchObject({ status: 'completed', pendingWork: 0 })
+        expect(
+          event?.steps
+            .map((s) => s.node)
+            .slice(2)
+            .sort(),
+        ).toEqual(['audit', 'crm'])
+      })
     })
 
     describe('queue figures', () => {
@@ -694,6 +749,22 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
       it('rejects a cursor it did not make', async () => {
         await expect(store.listEvents({ cursor: 'not a cursor' })).rejects.toThrow()
+      })
+
+      it('orders events of one time by their ids compared byte by byte, and pages them in that order', async () => {
+        const receivedAt = iso(Date.now())
+        const ids = ['evt_a', 'evt_B', 'evt__', 'evt_Z', 'evt_b', 'evt_0', 'evt_~']
+        for (const eventId of ids) await store.accept(delivery({ eventId, receivedAt }))
+        const newestFirst = [...ids].sort().reverse()
+        expect((await store.listEvents({})).items.map((e) => e.id)).toEqual(newestFirst)
+        const seen: string[] = []
+        let cursor: string | undefined
+        do {
+          const page = await store.listEvents({ limit: 2, ...(cursor === undefined ? {} : { cursor }) })
+          seen.push(...page.items.map((e) => e.id))
+          cursor = page.nextCursor ?? undefined
+        } while (cursor !== undefined && seen.length < 20)
+        expect(seen).toEqual(newestFirst)
       })
 
       it('lists dead letters newest first, by flow, with paging', async () => {
@@ -951,6 +1022,17 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it('refuses a negative overlap', async () => {
         await expect(put('KEY', 'v1', -1)).rejects.toThrow()
         expect(await store.listSecrets(new Date())).toEqual([])
+      })
+
+      it('keeps one current value when two rotations of a secret arrive together', async () => {
+        await put('CRM_API_KEY', 'v1')
+        await Promise.all([put('CRM_API_KEY', 'v2', 3600), put('CRM_API_KEY', 'v3', 3600)])
+        const current = (await store.secretValues('CRM_API_KEY', new Date())).filter((v) => v.validUntil === null)
+        expect(current).toHaveLength(1)
+        const listed = await store.listSecrets(new Date())
+        expect(listed).toHaveLength(1)
+        // The later rotation replaced the earlier one's value, which stays valid for the overlap.
+        expect([listed[0]?.fingerprint, listed[0]?.previous?.fingerprint].sort()).toEqual(['fp(v2)', 'fp(v3)'])
       })
     })
 
