@@ -101,7 +101,7 @@ describe('flowFileText', () => {
 
   it('round-trips an expression that ends with a newline, and one with blank lines', () => {
     const flow = sampleFlow()
-    ;(flow.nodes[3] as { config: { expression: string } }).config.expression = '(\n\n  $x := 1;\n  $x\n)\n'
+    flow.nodes[3]!.config.expression = '(\n\n  $x := 1;\n  $x\n)\n'
     const back = documentFromFile(JSON.parse(flowFileText(flow, nodeKinds)), nodeKinds) as FlowDocument
     expect(back.nodes[3]?.config.expression).toBe('(\n\n  $x := 1;\n  $x\n)\n')
   })
