@@ -8,6 +8,7 @@ import { eventRoutes } from './events.ts'
 import { flowRoutes } from './flows.ts'
 import { meRoutes } from './me.ts'
 import { metricsSummaryRoutes } from './metrics-summary.ts'
+import { openLineageRoutes } from './openlineage.ts'
 import { openApiDocument } from './openapi.ts'
 import { ApiError, type RouteSpec, roleAtLeast } from './route.ts'
 import { secretRoutes } from './secrets.ts'
@@ -17,6 +18,7 @@ import { tokenRoutes } from './tokens.ts'
 /** Every admin route, in the order OpenAPI lists them. */
 export const apiRoutes: readonly RouteSpec[] = [
   ...flowRoutes,
+  ...openLineageRoutes,
   ...eventRoutes,
   ...deadLetterRoutes,
   ...streamRoutes,
