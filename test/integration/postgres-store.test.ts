@@ -12,6 +12,7 @@ import {
   TOKEN_TOUCH_INTERVAL_MS,
 } from '../../runtime/store/postgres/index.ts'
 import { readPostgresMigrations } from '../../runtime/store/postgres/migrate.ts'
+import { WORK_NEWS_INTERVAL_MS } from '../../runtime/store/postgres/news.ts'
 import type { StoreNews, WorkItem } from '../../runtime/store/store.ts'
 import { createTestDatabase, pgAvailable } from '../support/postgres.ts'
 import { claim, delivery, describeStoreContract, flowDocument, outcome, workStart } from './store-contract.ts'
@@ -309,6 +310,32 @@ describe.skipIf(!available)('postgres', () => {
       expect(await heardAfter(() => context.store.complete(again!, outcome()))).toBe(0)
       const run = { eventId: accepted.eventId, flowVersion: 1, steps: [], work: [workStart('map')], deadLetters: [] }
       expect(await heardAfter(() => context.store.replayEvent({ ...run, lineage: {}, at }))).toBe(1)
+    })
+
+    it('announces work at most once per interval in a burst, and always when leases are given back', async () => {
+      const { context, stores } = await fourStores()
+      const listener = stores[1] as PostgresStore
+      const heard: StoreNews[] = []
+      listener.subscribe((news) => heard.push(news))
+      await listener.listening()
+      heard.length = 0
+      const started = performance.now()
+      await Promise.all(Array.from({ length: 100 }, () => context.store.accept(delivery({ work: [workStart('map')] }))))
+      const elapsed = performance.now() - started
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect(heard.length).toBeGreaterThanOrEqual(1)
+      expect(heard.length).toBeLessThanOrEqual(Math.ceil(elapsed / WORK_NEWS_INTERVAL_MS) + 1)
+
+      heard.length = 0
+      const leased = await context.store.lease('worker-a', 10, 30_000, new Date(Date.now() + MINUTE))
+      await context.store.accept(delivery({ work: [workStart('map')] }))
+      expect(await context.store.releaseLeases('worker-a')).toBe(leased.length)
+      await vi.waitFor(() => expect(heard).toEqual([{ kind: 'work' }, { kind: 'work' }]), { timeout: SECOND })
+
+      const everyTime = await context.open({ workNewsIntervalMs: 0 })
+      heard.length = 0
+      for (let i = 0; i < 5; i++) await everyTime.accept(delivery({ work: [workStart('map')] }))
+      await vi.waitFor(() => expect(heard).toHaveLength(5), { timeout: SECOND })
     })
 
     it('listens again after its connection drops, and hears what it may have missed', async () => {

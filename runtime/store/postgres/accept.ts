@@ -11,10 +11,14 @@ import type { DedupeClaim } from '../../engine/types.ts'
 import type { AcceptedDelivery, AcceptResult, EventStatus, RejectedDelivery } from '../store.ts'
 import { acceptedStatus } from '../store-status.ts'
 import { addDeadLetters, appendSteps, mergeLineage, queueWork } from './event-writes.ts'
-import { announce } from './news.ts'
+import type { WorkNews } from './news.ts'
 import { toBytes, toDate } from './rows.ts'
 
-export async function accept(client: pg.PoolClient, delivery: AcceptedDelivery): Promise<AcceptResult> {
+export async function accept(
+  client: pg.PoolClient,
+  delivery: AcceptedDelivery,
+  workNews: WorkNews,
+): Promise<AcceptResult> {
   // The delivery's own clock decides which claims have expired and when its work is due, so a store
   // under an engine with a fixed clock behaves as it would in real time.
   const receivedAt = toDate(delivery.receivedAt)
@@ -42,7 +46,7 @@ export async function accept(client: pg.PoolClient, delivery: AcceptedDelivery):
     const event = { id: delivery.eventId, flowId: delivery.flowId, flowVersion: delivery.flowVersion }
     await queueWork(client, event, delivery.work, receivedAt)
     await addDeadLetters(client, event, delivery.deadLetters, receivedAt)
-    if (delivery.work.length > 0) await announce(client, { kind: 'work' })
+    if (delivery.work.length > 0) await workNews.announce(client)
   }
   if (duplicateOf !== undefined) return { status: 'duplicate', eventId: delivery.eventId, duplicateOf }
   return { status: acceptedStatus(delivery) as 'accepted' | 'completed' | 'dead', eventId: delivery.eventId }

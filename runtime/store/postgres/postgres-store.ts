@@ -40,7 +40,7 @@ import * as admin from './admin.ts'
 import { inReadSnapshot, inTransaction, openPool } from './connection.ts'
 import * as flows from './flows.ts'
 import { migrate } from './migrate.ts'
-import { NewsChannel } from './news.ts'
+import { NewsChannel, WorkNews } from './news.ts'
 import * as queue from './queue.ts'
 import * as reads from './reads.ts'
 import { replayEvent } from './replay.ts'
@@ -60,6 +60,8 @@ export interface PostgresStoreOptions {
   leaseMs?: number
   /** Connections in this store's pool (the LISTEN connection is one more); DEFAULT_POOL_SIZE when absent. */
   poolSize?: number
+  /** At most one `work` notification per this many ms (0: one per transaction); WORK_NEWS_INTERVAL_MS when absent. */
+  workNewsIntervalMs?: number
 }
 
 export class PostgresStore implements Store {
@@ -75,6 +77,7 @@ export class PostgresStore implements Store {
     private readonly url: string,
     private readonly pool: pg.Pool,
     private readonly defaultLeaseMs: number,
+    private readonly workNews: WorkNews,
     /** Migrations applied when this store opened (none when the database was up to date, or another process did). */
     readonly migrationsApplied: string[],
   ) {}
@@ -83,7 +86,8 @@ export class PostgresStore implements Store {
     const pool = openPool(options.url, options.poolSize)
     try {
       const applied = await migrate(pool)
-      return new PostgresStore(options.url, pool, options.leaseMs ?? DEFAULT_LEASE_MS, applied)
+      const workNews = new WorkNews(options.workNewsIntervalMs)
+      return new PostgresStore(options.url, pool, options.leaseMs ?? DEFAULT_LEASE_MS, workNews, applied)
     } catch (error) {
       await pool.end()
       throw error
@@ -148,7 +152,7 @@ export class PostgresStore implements Store {
   }
 
   accept(delivery: AcceptedDelivery): Promise<AcceptResult> {
-    return this.transaction((client) => accept(client, delivery))
+    return this.transaction((client) => accept(client, delivery, this.workNews))
   }
 
   recordRejection(rejection: RejectedDelivery): Promise<void> {
@@ -163,11 +167,11 @@ export class PostgresStore implements Store {
   }
 
   complete(item: WorkItem, outcome: WorkOutcome): Promise<void> {
-    return this.transaction((client) => queue.complete(client, item, outcome, new Date()))
+    return this.transaction((client) => queue.complete(client, item, outcome, new Date(), this.workNews))
   }
 
   retry(item: WorkItem, plan: RetryPlan): Promise<void> {
-    return this.transaction((client) => queue.retry(client, item, plan, new Date()))
+    return this.transaction((client) => queue.retry(client, item, plan, new Date(), this.workNews))
   }
 
   releaseLeases(owner: string): Promise<number> {
@@ -300,7 +304,7 @@ export class PostgresStore implements Store {
   // --- replay
 
   replayEvent(run: ReplayRun): Promise<{ status: EventStatus }> {
-    return this.transaction((client) => replayEvent(client, run))
+    return this.transaction((client) => replayEvent(client, run, this.workNews))
   }
 
   /** Answers every call made before it, stops listening, ends the pool. Safe to call twice. */

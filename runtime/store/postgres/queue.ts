@@ -18,7 +18,7 @@ import {
   queueWork,
   setEventStatus,
 } from './event-writes.ts'
-import { announce } from './news.ts'
+import { announce, type WorkNews } from './news.ts'
 import { toDate, type WorkItemRow, workItemFromRow } from './rows.ts'
 
 /**
@@ -65,7 +65,13 @@ export async function lease(
 }
 
 /** Only the lease holder may finish an item: after its lease expired another worker may own it. */
-export async function complete(client: pg.PoolClient, item: WorkItem, outcome: WorkOutcome, now: Date) {
+export async function complete(
+  client: pg.PoolClient,
+  item: WorkItem,
+  outcome: WorkOutcome,
+  now: Date,
+  workNews: WorkNews,
+) {
   if (item.leaseOwner === undefined) return
   const finished = await client.query<{ run_at: Date }>(
     'DELETE FROM work_items WHERE id = $1 AND lease_owner = $2 RETURNING run_at',
@@ -88,11 +94,11 @@ export async function complete(client: pg.PoolClient, item: WorkItem, outcome: W
     settledStatus(current.status, backlog.openDeadLetters, backlog.pendingWork),
     now,
   )
-  if (outcome.next.length > 0) await announce(client, { kind: 'work' })
+  if (outcome.next.length > 0) await workNews.announce(client)
 }
 
 /** Reschedules the item (moved to `resumeAt` when given) and frees its lease, if this owner still holds it. */
-export async function retry(client: pg.PoolClient, item: WorkItem, plan: RetryPlan, now: Date) {
+export async function retry(client: pg.PoolClient, item: WorkItem, plan: RetryPlan, now: Date, workNews: WorkNews) {
   if (item.leaseOwner === undefined) return
   const moved = await client.query(
     `UPDATE work_items
@@ -113,10 +119,13 @@ export async function retry(client: pg.PoolClient, item: WorkItem, plan: RetryPl
   await appendSteps(client, item.eventId, plan.steps)
   if (plan.lineage) await mergeLineage(client, item.eventId, plan.lineage)
   await client.query('UPDATE events SET updated_at = $2 WHERE id = $1', [item.eventId, now])
-  await announce(client, { kind: 'work' })
+  await workNews.announce(client)
 }
 
-/** Gives back a stopping worker's leases; announces the freed items so another process takes them at once. */
+/**
+ * Gives back a stopping worker's leases and announces the freed items, always (a stop is rare), so another
+ * process takes them at once.
+ */
 export async function releaseLeases(client: pg.PoolClient, owner: string): Promise<number> {
   const released = await client.query(
     'UPDATE work_items SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = $1',

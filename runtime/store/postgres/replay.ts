@@ -14,10 +14,14 @@ import {
   queueWork,
   setEventStatus,
 } from './event-writes.ts'
-import { announce } from './news.ts'
+import type { WorkNews } from './news.ts'
 import { toDate } from './rows.ts'
 
-export async function replayEvent(client: pg.PoolClient, run: ReplayRun): Promise<{ status: EventStatus }> {
+export async function replayEvent(
+  client: pg.PoolClient,
+  run: ReplayRun,
+  workNews: WorkNews,
+): Promise<{ status: EventStatus }> {
   const at = toDate(run.at)
   const target = await lockEvent(client, run.eventId)
   if (!target) throw new Error(`no event ${run.eventId} to replay`)
@@ -36,6 +40,6 @@ export async function replayEvent(client: pg.PoolClient, run: ReplayRun): Promis
   const backlog = await eventBacklog(client, run.eventId)
   const status = replayedStatus(target.status, backlog.openDeadLetters, backlog.pendingWork)
   await setEventStatus(client, run.eventId, status, at)
-  if (run.work.length > 0) await announce(client, { kind: 'work' })
+  if (run.work.length > 0) await workNews.announce(client)
   return { status }
 }
