@@ -1,6 +1,10 @@
 /** @module The `mapper` command line: one file per command, wired here. */
 import { Command } from 'commander'
 import { backupCommand } from './backup.ts'
+import { diffCommand } from './diff.ts'
+import { exportCommand } from './export.ts'
+import { importCommand } from './import.ts'
+import { lineageCommand } from './lineage.ts'
 import { purgeCommand } from './purge.ts'
 import { replayCommand } from './replay.ts'
 import { restoreCommand } from './restore.ts'
@@ -19,6 +23,10 @@ export function buildProgram(): Command {
   program.addCommand(serveCommand())
   program.addCommand(sendCommand())
   program.addCommand(validateCommand())
+  program.addCommand(exportCommand())
+  program.addCommand(importCommand())
+  program.addCommand(diffCommand())
+  program.addCommand(lineageCommand())
   program.addCommand(tokenCommand())
   program.addCommand(secretCommand())
   program.addCommand(replayCommand())
