@@ -3,6 +3,7 @@
  *
  * request → guard phase → one commit (event, claims, steps, work) → 202. Nothing slower sits on this path.
  */
+import { isUtf8 } from 'node:buffer'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FlowRegistry } from '../deploy/flow-registry.ts'
 import type { CompiledFlow } from '../engine/compile.ts'
@@ -23,6 +24,12 @@ import type { RecentFigures } from './recent-figures.ts'
 export const HOOKS_PREFIX = '/hooks/'
 /** Events sent with this header are processed without side effects and kept apart from production figures. */
 export const TEST_MARKER_HEADER = 'x-mapper-test'
+/**
+ * The deepest nesting of arrays and objects a body may have. Real webhooks nest a few levels; a few thousand
+ * overflow the recursive code every payload goes through (structured clone to the store's writer thread,
+ * JSON.stringify), which answered 500 and could stall the workers. Found by `mapper fuzz`.
+ */
+export const MAX_BODY_NESTING = 256
 
 export interface HookDeps {
   registry: FlowRegistry
@@ -170,14 +177,20 @@ async function receive(
     headers,
     rawBody,
   }
-  if (Buffer.byteLength(rawBody) !== body.bytes.length) {
+  // isUtf8, not a length comparison: a truncated sequence can decode to U+FFFD of the very same length.
+  const malformed = !isUtf8(body.bytes)
+    ? 'the body is not UTF-8'
+    : nestedDeeperThan(body.bytes, MAX_BODY_NESTING)
+      ? `the body nests arrays and objects deeper than ${MAX_BODY_NESTING} levels`
+      : undefined
+  if (malformed !== undefined) {
     return reject(deps, flow, event, requestId, path, body.bytes.length, test, {
       steps: [],
       claims: [],
       work: [],
       deadLetters: [],
       lineage: {},
-      rejection: { status: 400, code: 'malformed_json', message: 'the body is not UTF-8' },
+      rejection: { status: 400, code: 'malformed_json', message: malformed },
     })
   }
   const services: EngineServices = {
@@ -394,6 +407,26 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<{ ok: true; b
     req.on('end', () => resolve(over ? { ok: false } : { ok: true, bytes: Buffer.concat(chunks, size) }))
     req.on('error', reject)
   })
+}
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+
+/** Whether `[` and `{` outside strings ever open more than `limit` levels: one pass, no parse. */
+export function nestedDeeperThan(bytes: Uint8Array, limit: number): boolean {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]
+    if (inString) {
+      if (byte === BACKSLASH) i++
+      else if (byte === QUOTE) inString = false
+    } else if (byte === QUOTE) inString = true
+    else if (byte === 0x5b || byte === 0x7b) {
+      if (++depth > limit) return true
+    } else if (byte === 0x5d || byte === 0x7d) depth--
+  }
+  return false
 }
 
 /** Reads and drops a body we will not use, so the connection can carry the next request. */
