@@ -3,6 +3,7 @@ import { Command } from 'commander'
 import { backupCommand } from './backup.ts'
 import { diffCommand } from './diff.ts'
 import { exportCommand } from './export.ts'
+import { fuzzCommand } from './fuzz.ts'
 import { importCommand } from './import.ts'
 import { lineageCommand } from './lineage.ts'
 import { purgeCommand } from './purge.ts'
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
   program.addCommand(serveCommand())
   program.addCommand(sendCommand())
+  program.addCommand(fuzzCommand())
   program.addCommand(validateCommand())
   program.addCommand(exportCommand())
   program.addCommand(importCommand())
