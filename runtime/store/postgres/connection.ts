@@ -7,6 +7,15 @@ export const DEFAULT_POOL_SIZE = 10
 /** How many times a transaction PostgreSQL chose as a deadlock victim (or serialization failure) is run again. */
 export const TRANSACTION_ATTEMPTS = 3
 
+/**
+ * How long a call waits for a connection (a free one from the pool, or a new one to the server) before it
+ * fails: a database that does not answer must fail requests, not hold them forever.
+ */
+export const CONNECT_TIMEOUT_MS = 10_000
+
+/** TCP keepalive, so a connection whose peer vanished without a word (a failover, a NAT) is noticed. */
+export const KEEPALIVE_DELAY_MS = 10_000
+
 /** Shown in pg_stat_activity, so an operator sees which connections are the runtime's. */
 export const APPLICATION_NAME = 'mapper-studio'
 
@@ -15,8 +24,19 @@ export type Queryable = pg.Pool | pg.PoolClient
 /** deadlock_detected, serialization_failure: the transaction was rolled back whole and may simply run again. */
 const RETRIABLE_CODES = new Set(['40P01', '40001'])
 
+/** Settings of every connection the store opens, the LISTEN one included. */
+export function connectionConfig(url: string, applicationName: string = APPLICATION_NAME): pg.ClientConfig {
+  return {
+    connectionString: url,
+    application_name: applicationName,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+  }
+}
+
 export function openPool(url: string, size: number = DEFAULT_POOL_SIZE): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: size, application_name: APPLICATION_NAME })
+  const pool = new pg.Pool({ ...connectionConfig(url), max: size })
   // An idle connection the server dropped: the pool discards it and opens another when needed. Without a
   // listener the 'error' event would end the process.
   pool.on('error', () => {})

@@ -14,7 +14,7 @@
  */
 import pg from 'pg'
 import type { StoreNews } from '../store.ts'
-import { APPLICATION_NAME, type Queryable } from './connection.ts'
+import { APPLICATION_NAME, connectionConfig, type Queryable } from './connection.ts'
 
 export const NEWS_CHANNEL = 'mapper_news'
 
@@ -112,7 +112,7 @@ export class NewsChannel {
   }
 
   private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, application_name: `${APPLICATION_NAME} news` })
+    const client = new pg.Client(connectionConfig(this.url, `${APPLICATION_NAME} news`))
     client.on('notification', (message) => {
       const news = parseNews(message.payload)
       if (news) this.deliver(news)
