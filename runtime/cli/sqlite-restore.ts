@@ -89,7 +89,7 @@ function checkSecretKey(backup: StoreFileReport, dir: string): RestoreReport['se
     }
   }
   try {
-    const key = Buffer.from(fromEnv ?? readFileSync(keyFile, 'utf8').trim(), 'base64')
+    const key = Buffer.from(fromEnv || readFileSync(keyFile, 'utf8').trim(), 'base64')
     createSecretCipher(key).decrypt(backup.sampleCiphertext)
     return { ok: true, note: `${held}; ${source} decrypts them` }
   } catch {
