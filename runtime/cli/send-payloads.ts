@@ -18,7 +18,8 @@ export interface Payload {
 const ID_FIELDS = ['id', 'task_id'] as const
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-function describe(source: string, body: string): Payload {
+/** A payload from its raw body: which field identifies the event, and the event as the sender knows it. */
+export function describePayload(source: string, body: string): Payload {
   let parsed: unknown
   try {
     parsed = JSON.parse(body)
@@ -36,7 +37,7 @@ function describe(source: string, body: string): Payload {
 }
 
 export function readPayloadFiles(files: readonly string[]): Payload[] {
-  return files.map((file) => describe(file, readFileSync(file, 'utf8')))
+  return files.map((file) => describePayload(file, readFileSync(file, 'utf8')))
 }
 
 export function readPayloadDir(dir: string): Payload[] {
@@ -75,7 +76,7 @@ export function withFreshId(payload: Payload): Payload {
   const literal = new RegExp(`("${payload.idField}"\\s*:\\s*)${escapeRegExp(JSON.stringify(old))}`)
   let body = payload.body.replace(literal, (_match, key: string) => `${key}${JSON.stringify(id)}`)
   if (body === payload.body) body = JSON.stringify({ ...record, [payload.idField]: id }, null, 2)
-  return describe(payload.source, body)
+  return describePayload(payload.source, body)
 }
 
 const CONDUIT_TYPES = ['report.completed', 'report.failed', 'matching.completed', 'matching.failed'] as const
@@ -140,7 +141,7 @@ export function generatePayloads(kind: GenerateKind, count: number): Payload[] {
   const now = new Date()
   return Array.from({ length: count }, (_, n) => {
     const event = kind === 'conduit' ? conduitEvent(n, now) : videoEvent(n, now)
-    return describe(`generated:${kind}`, `${JSON.stringify(event, null, 2)}\n`)
+    return describePayload(`generated:${kind}`, `${JSON.stringify(event, null, 2)}\n`)
   })
 }
 

@@ -21,6 +21,8 @@ export interface SendReport {
   /** Answers (or failures) outside what was expected. */
   unexpected: number
   ok: boolean
+  /** `--replay-from`: where the stored events came from, how many, and how many values were anonymised. */
+  replay?: { from: string; events: number; anonymised: number }
 }
 
 export interface Expectation {
@@ -124,6 +126,11 @@ export function formatReport(report: SendReport): string {
     report.tamperedSent > 0 ? `${report.tamperedSent} tampered` : '',
   ].filter(Boolean)
   return [
+    ...(report.replay
+      ? [
+          `replayed   ${report.replay.events} stored events from ${report.replay.from} (${report.replay.anonymised} values anonymised)`,
+        ]
+      : []),
     `sent       ${report.sent} deliveries to ${report.url}${extras.length ? ` (${extras.join(', ')})` : ''}`,
     `duration   ${(report.durationMs / 1000).toFixed(2)} s, ${report.rate.toFixed(1)} deliveries/s`,
     `answers    ${counts(report.byStatus)}${report.networkErrors ? `  no answer ×${report.networkErrors}` : ''}`,

@@ -28,6 +28,14 @@ export interface SendOptions {
   dir?: string
   /** Realistic generated events instead of files. */
   generate?: GenerateKind
+  /** Stored production events instead: a data directory, a store URL or a JSON-lines export (see send-replay.ts). */
+  replayFrom?: string
+  /** The newest this many events of the flow (default 100). */
+  replayLimit?: number
+  /** Write the anonymised events to this JSON-lines file instead of sending them. */
+  exportTo?: string
+  /** Key of the anonymisation hash; default: random per run. */
+  anonymiseKey?: string
   /** Rewrite each event's id so every delivery is a distinct event; default: on when count > payloads. */
   unique?: boolean
   /** Number of deliveries; default one per payload. */
@@ -74,13 +82,23 @@ interface FlowVerify {
   prefix?: string
 }
 
-function readFlowVerify(file: string): FlowVerify {
-  let document: unknown
+function readFlowFile(file: string): unknown {
   try {
-    document = JSON.parse(readFileSync(file, 'utf8'))
+    return JSON.parse(readFileSync(file, 'utf8'))
   } catch (error) {
     throw new Error(`cannot read the flow ${file}: ${(error as Error).message}`)
   }
+}
+
+/** The flow's id and `retention.redact` paths, for replaying its stored events. */
+export function readFlowRetention(file: string): { id?: string; redact: string[] } {
+  const flow = readFlowFile(file) as { id?: unknown; retention?: { redact?: unknown } }
+  const redact = Array.isArray(flow.retention?.redact) ? flow.retention.redact.filter((p) => typeof p === 'string') : []
+  return { ...(typeof flow.id === 'string' ? { id: flow.id } : {}), redact }
+}
+
+function readFlowVerify(file: string): FlowVerify {
+  const document = readFlowFile(file)
   const flow = document as {
     trigger?: { path?: unknown }
     nodes?: { kind?: unknown; config?: Record<string, unknown> }[]

@@ -3,17 +3,48 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { deliverAll } from './send-deliver.ts'
 import { GENERATED_TYPES, generatePayloads, type Payload, readPayloadDir, readPayloadFiles } from './send-payloads.ts'
 import { planDeliveries } from './send-plan.ts'
+import { loadReplay, type ReplayLoad, writeExport } from './send-replay.ts'
 import { formatReport, type SendReport, summarize } from './send-report.ts'
-import { DEFAULT_SERVER, resolveTarget, SEND_SCHEMES, type SendOptions } from './send-target.ts'
+import { DEFAULT_SERVER, readFlowRetention, resolveTarget, SEND_SCHEMES, type SendOptions } from './send-target.ts'
 
 export type { SendReport } from './send-report.ts'
 export type { SendOptions } from './send-target.ts'
 
-function loadPayloads(options: SendOptions): { payloads: Payload[]; count: number } {
-  const sources = [options.files?.length ? 'files' : '', options.dir ?? '', options.generate ?? ''].filter(Boolean)
+/** Stored events of the `--flow` document's flow, anonymised by its redact paths (and each stored version's). */
+export function replaySource(options: SendOptions): Promise<ReplayLoad> {
+  const flow = options.flow ? readFlowRetention(options.flow) : { redact: [] }
+  return loadReplay({
+    from: options.replayFrom as string,
+    ...(flow.id === undefined ? {} : { flowId: flow.id }),
+    redact: flow.redact,
+    ...(options.replayLimit === undefined ? {} : { limit: options.replayLimit }),
+    ...(options.anonymiseKey === undefined ? {} : { key: options.anonymiseKey }),
+  })
+}
+
+async function loadPayloads(
+  options: SendOptions,
+): Promise<{ payloads: Payload[]; count: number; replay?: SendReport['replay'] }> {
+  const sources = [
+    options.files?.length ? 'files' : '',
+    options.dir ?? '',
+    options.generate ?? '',
+    options.replayFrom ?? '',
+  ].filter(Boolean)
   if (sources.length === 0)
-    throw new Error('give payloads: --file <path> (repeatable), --dir <dir> or --generate conduit|video')
-  if (sources.length > 1) throw new Error('give only one of --file, --dir and --generate')
+    throw new Error(
+      'give payloads: --file <path> (repeatable), --dir <dir>, --generate conduit|video or --replay-from <data dir|store|export>',
+    )
+  if (sources.length > 1) throw new Error('give only one of --file, --dir, --generate and --replay-from')
+  if (options.replayFrom) {
+    const replay = await replaySource(options)
+    if (replay.payloads.length === 0) throw new Error(`--replay-from ${options.replayFrom}: no stored events to replay`)
+    return {
+      payloads: replay.payloads,
+      count: options.count ?? replay.payloads.length,
+      replay: { from: options.replayFrom, events: replay.read, anonymised: replay.anonymised },
+    }
+  }
   if (options.generate) {
     const count = options.count ?? GENERATED_TYPES
     return { payloads: generatePayloads(options.generate, count), count }
@@ -30,7 +61,7 @@ function checkShare(name: string, value: number): number {
 /** Sends the deliveries the options describe and reports the answers. Throws on unusable options. */
 export async function runSend(options: SendOptions): Promise<SendReport> {
   const target = resolveTarget(options)
-  const { payloads, count } = loadPayloads(options)
+  const { payloads, count, replay } = await loadPayloads(options)
   if (!Number.isInteger(count) || count < 1) throw new Error(`--count must be a positive integer, not ${count}`)
   const duplicates = checkShare('duplicates', options.duplicates ?? 0)
   const tamper = checkShare('tamper', options.tamper ?? 0)
@@ -49,7 +80,18 @@ export async function runSend(options: SendOptions): Promise<SendReport> {
     headers: options.headers ?? {},
     timeoutMs: options.timeoutMs ?? 10_000,
   })
-  return summarize(target.url, outcomes, durationMs, { scheme: target.scheme, skewSec, expect: options.expect })
+  const report = summarize(target.url, outcomes, durationMs, { scheme: target.scheme, skewSec, expect: options.expect })
+  return replay ? { ...report, replay } : report
+}
+
+/** `--export-to`: the anonymised events written as JSON lines instead of sent; answers how many. */
+export async function exportReplay(
+  options: SendOptions,
+): Promise<{ file: string; events: number; anonymised: number }> {
+  if (!options.replayFrom || !options.exportTo) throw new Error('--export-to goes with --replay-from')
+  const replay = await replaySource(options)
+  writeExport(options.exportTo, replay.records)
+  return { file: options.exportTo, events: replay.records.length, anonymised: replay.anonymised }
 }
 
 function number(kind: 'int' | 'float', min: number) {
@@ -107,6 +149,16 @@ export function sendCommand(): Command {
     .option('--file <path>', 'JSON payload file, sent byte-exact (repeatable)', collect)
     .option('--dir <dir>', 'send every *.json file in a directory')
     .addOption(new Option('--generate <kind>', 'generate realistic events').choices(['conduit', 'video']))
+    .option(
+      '--replay-from <source>',
+      'replay stored production events of the --flow: a data directory, a store URL (sqlite:DIR, postgres://…) or a JSON-lines export; anonymised by the flow’s retention.redact',
+    )
+    .option('--replay-limit <n>', 'the newest this many stored events (100)', number('int', 1))
+    .option('--export-to <file>', 'with --replay-from: write the anonymised events as JSON lines instead of sending')
+    .option(
+      '--anonymise-key <key>',
+      'key of the placeholders: the same key gives the same placeholders (default: random)',
+    )
     .option('--unique', 'rewrite each event id so every delivery is a distinct event (default when --count > payloads)')
     .option('--no-unique', 'send payloads with their ids as they are')
     .option('--count <n>', 'number of deliveries (default: one per payload)', number('int', 1))
@@ -122,6 +174,20 @@ export function sendCommand(): Command {
     .option('--json', 'print the report as JSON')
     .action(async (cli: CliOptions) => {
       const { file, headerAdd, json, ...rest } = cli
+      if (rest.exportTo) {
+        try {
+          const exported = await exportReplay(rest)
+          console.log(
+            json
+              ? JSON.stringify(exported, null, 2)
+              : `exported   ${exported.events} events to ${exported.file} (${exported.anonymised} values anonymised)`,
+          )
+        } catch (error) {
+          console.error(`mapper send: ${(error as Error).message}`)
+          process.exitCode = 1
+        }
+        return
+      }
       let report: SendReport
       try {
         report = await runSend({ ...rest, files: file, headers: headerAdd })
