@@ -214,7 +214,7 @@ describe('flows in git: mapper export, import, diff and lineage against real run
     expect((await fresh.call('GET', '/flows/conduit-reports/versions')).body).toHaveLength(1)
   })
 
-  it('saves a changed file as the next version, whatever version the file says', async () => {
+  it('saves a changed file as the next version, whatever version the file says, and deploys it on request', async () => {
     const edited = join(work, 'edited')
     cpSync(exported, edited, { recursive: true })
     const path = join(edited, 'orders.flow.json')
@@ -222,9 +222,11 @@ describe('flows in git: mapper export, import, diff and lineage against real run
     file.version = 42
     file.nodes[3].config.method = 'PUT'
     writeFileSync(path, JSON.stringify(file))
-    const run = await mapper(['import', path, ...api(fresh)])
-    expect(run.stdout.trim()).toBe('orders: saved as version 2')
+    const run = await mapper(['import', path, '--deploy', '--reason', 'reviewed in #12', ...api(fresh)])
+    expect(run.stdout.trim()).toBe('orders: saved as version 2, deployed')
     expect(((await fresh.call('GET', '/flows/orders')).body as FlowDocument).nodes[3]?.config.method).toBe('PUT')
+    const flows = (await fresh.call('GET', '/flows')).body as Array<{ id: string; deployedVersion: number }>
+    expect(flows.find((flow) => flow.id === 'orders')?.deployedVersion).toBe(2)
   })
 
   it('refuses a file whose name is not its flow id, and exits 1', async () => {
