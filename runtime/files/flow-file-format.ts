@@ -54,23 +54,14 @@ export function documentFromFile(parsed: unknown, kinds: ReadonlyMap<string, Nod
   return { ...parsed, nodes }
 }
 
-/** True when the value is an expression written as an array of lines (the file form). */
-export function hasLineForm(parsed: unknown, kinds: ReadonlyMap<string, NodeKind>): boolean {
-  if (!isObject(parsed) || !Array.isArray(parsed.nodes)) return false
-  return parsed.nodes.some(
-    (node: unknown) =>
-      isObject(node) &&
-      expressionFields(node as { kind: unknown; config: unknown }, kinds).some((field) =>
-        Array.isArray(readField(node.config, field)),
-      ),
-  )
-}
-
 /**
  * The config fields of a node that hold JSONata (expressions and `{{…}}` templates), as the node's kind declares
  * them for compiling: `expression`, `body`, `cases[0].when`, … Unknown kinds and broken configs have none.
  */
-export function expressionFields(node: { kind: unknown; config: unknown }, kinds: ReadonlyMap<string, NodeKind>) {
+export function expressionFields(
+  node: { kind: unknown; config: unknown },
+  kinds: ReadonlyMap<string, NodeKind>,
+): string[] {
   const kind = typeof node.kind === 'string' ? kinds.get(node.kind) : undefined
   if (!kind?.compileTargets || !isObject(node.config)) return []
   try {
