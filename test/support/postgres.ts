@@ -44,9 +44,6 @@ export interface TestDatabase {
   drop: () => Promise<void>
 }
 
-/** The same check under the name the multi-process test imports it by. */
-export const postgresReachable = pgAvailable
-
 /** A new, empty database with a unique name on the test server (`mapper_test_[label_]<random>`). */
 export async function createTestDatabase(label?: string): Promise<TestDatabase> {
   if (label !== undefined && !/^[a-z0-9_]{1,20}$/.test(label)) throw new Error(`not a database label: ${label}`)
