@@ -4,6 +4,7 @@ import { backupCommand } from './backup.ts'
 import { diffCommand } from './diff.ts'
 import { exportCommand } from './export.ts'
 import { fuzzCommand } from './fuzz.ts'
+import { impactCommand } from './impact.ts'
 import { importCommand } from './import.ts'
 import { lineageCommand } from './lineage.ts'
 import { purgeCommand } from './purge.ts'
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   program.addCommand(serveCommand())
   program.addCommand(sendCommand())
   program.addCommand(fuzzCommand())
+  program.addCommand(impactCommand())
   program.addCommand(validateCommand())
   program.addCommand(exportCommand())
   program.addCommand(importCommand())

@@ -6,6 +6,7 @@ import { deadLetterRoutes } from './dead-letters.ts'
 import type { ApiDeps } from './deps.ts'
 import { eventRoutes } from './events.ts'
 import { flowRoutes } from './flows.ts'
+import { impactRoutes } from './impact.ts'
 import { meRoutes } from './me.ts'
 import { metricsSummaryRoutes } from './metrics-summary.ts'
 import { openLineageRoutes } from './openlineage.ts'
@@ -18,6 +19,7 @@ import { tokenRoutes } from './tokens.ts'
 /** Every admin route, in the order OpenAPI lists them. */
 export const apiRoutes: readonly RouteSpec[] = [
   ...flowRoutes,
+  ...impactRoutes,
   ...openLineageRoutes,
   ...eventRoutes,
   ...deadLetterRoutes,
