@@ -141,6 +141,7 @@ export const SERVE_SETTINGS: { readonly [K in keyof ServeConfig]: ServeSetting<S
     flag: '--no-workers',
     env: 'MAPPER_WORKERS',
     default: true,
+    defaultText: 'workers run',
     description: 'run no workers in this process (ingest only); the variable takes `true` or `false`',
     parse: boolean,
     describe: (on) => (on ? 'true (workers run in this process)' : 'false (ingest only)'),
@@ -176,6 +177,20 @@ export const SERVE_SETTINGS: { readonly [K in keyof ServeConfig]: ServeSetting<S
     parse: text,
   },
 }
+
+/** Variables the runtime reads that are not settings of its own: named by flows, or for diagnostics. */
+export const OTHER_RUNTIME_ENVIRONMENT: ReadonlyArray<{ env: string; description: string }> = [
+  {
+    env: '<NAME>, <NAME>_PREVIOUS',
+    description:
+      'a secret a flow references as `{ "ref": "NAME" }`, when the secret store (`mapper secret`, ' +
+      '`PUT /api/secrets/:name`) does not hold it; `_PREVIOUS` stays valid during a rotation',
+  },
+  {
+    env: 'MAPPER_PROFILE_WRITER',
+    description: 'a directory: the SQLite writer thread writes a CPU profile there when it stops (diagnostics)',
+  },
+]
 
 export type SettingKey = keyof ServeConfig
 export type SettingSource = 'flag' | 'env' | 'default' | 'unset'
