@@ -102,8 +102,8 @@ export function describeBackup(report: BackupReport, dir: string): string {
       : `${SECRET_KEY_ENV} or ${keyFile}`
   return [
     `backup: wrote ${report.file} (${formatBytes(report.bytes)}) from ${report.source} in ${report.ms} ms`,
-    `  snapshot at ${report.snapshotAt}: ${report.events} events, ${report.flowVersions} flow versions, ` +
-      `${report.secrets} secrets; schema version ${report.schemaVersion}; integrity ${report.integrity}`,
+    `  snapshot at ${report.snapshotAt}: ${count(report.events, 'event')}, ${count(report.flowVersions, 'flow version')}, ` +
+      `${count(report.secrets, 'secret')}; schema version ${report.schemaVersion}; integrity ${report.integrity}`,
     `  secret values in it are encrypted with ${key}, which is NOT in the backup: keep a copy of the key`,
     `  apart from the backup; \`mapper restore\` checks it, and serve needs it beside the restored store.`,
   ].join('\n')
@@ -113,4 +113,9 @@ function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+}
+
+/** `1 event`, `2 events`. */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`
 }

@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync }
 import { join } from 'node:path'
 import { createSecretCipher, SECRET_KEY_ENV } from '../secrets/secret-cipher.ts'
 import { DATABASE_FILE } from '../store/sqlite/connection.ts'
-import { SECRET_KEY_FILE, syncFile } from './sqlite-backup.ts'
+import { count, SECRET_KEY_FILE, syncFile } from './sqlite-backup.ts'
 import { inspectStoreFile, type StoreFileReport, storeInUse } from './store-file-check.ts'
 
 /** The SQLite files of one store: the database and, in WAL mode, its log and shared-memory index. */
@@ -79,7 +79,8 @@ function checkSecretKey(backup: StoreFileReport, dir: string): RestoreReport['se
   const keyFile = join(dir, SECRET_KEY_FILE)
   const fromEnv = process.env[SECRET_KEY_ENV]
   const source = fromEnv ? SECRET_KEY_ENV : keyFile
-  const held = `the backup holds ${backup.secrets} secret values`
+  const held = `the backup holds ${count(backup.secrets, 'secret value')}`
+  const them = backup.secrets === 1 ? 'it' : 'them'
   if (!fromEnv && !existsSync(keyFile)) {
     return {
       ok: false,
@@ -91,12 +92,12 @@ function checkSecretKey(backup: StoreFileReport, dir: string): RestoreReport['se
   try {
     const key = Buffer.from(fromEnv || readFileSync(keyFile, 'utf8').trim(), 'base64')
     createSecretCipher(key).decrypt(backup.sampleCiphertext)
-    return { ok: true, note: `${held}; ${source} decrypts them` }
+    return { ok: true, note: `${held}; ${source} decrypts ${them}` }
   } catch {
     return {
       ok: false,
       note:
-        `${held}, and ${source} does not decrypt them: put the original store's secret.key in ${keyFile} ` +
+        `${held}, and ${source} does not decrypt ${them}: put the original store's secret.key in ${keyFile} ` +
         `(or set ${SECRET_KEY_ENV} to its value) before mapper serve`,
     }
   }
@@ -104,8 +105,9 @@ function checkSecretKey(backup: StoreFileReport, dir: string): RestoreReport['se
 
 export function describeRestore(report: RestoreReport, dir: string): string {
   return [
-    `restore: ${report.restoredTo} now holds ${report.file}: ${report.events} events, ${report.flowVersions} ` +
-      `flow versions, ${report.secrets} secrets; schema version ${report.schemaVersion}; integrity ${report.integrity}`,
+    `restore: ${report.restoredTo} now holds ${report.file}: ${count(report.events, 'event')}, ` +
+      `${count(report.flowVersions, 'flow version')}, ${count(report.secrets, 'secret')}; ` +
+      `schema version ${report.schemaVersion}; integrity ${report.integrity}`,
     ...(report.previousKeptAs ? [`  the store it replaced is kept as ${report.previousKeptAs}`] : []),
     ...(report.secretKey?.ok ? [`  secret key: ${report.secretKey.note}`] : []),
     ...(report.schemaVersion < report.newestKnownVersion

@@ -176,15 +176,15 @@ describe('an online backup during a burst of signed events', () => {
     const fresh = join(dir, 'fresh')
     const keyless = await runMapper(['restore', backupFile, '--data', fresh])
     expect(keyless.code, keyless.stderr).toBe(0)
-    expect(keyless.stderr).toMatch(/warning: the backup holds 1 secret values, and .*secret\.key does not exist/)
+    expect(keyless.stderr).toMatch(/warning: the backup holds 1 secret value, and .*secret\.key does not exist/)
     const wrongKey = await runMapper(['restore', backupFile, '--data', join(dir, 'wrong-key'), '--force'], {
       MAPPER_SECRET_KEY: randomBytes(32).toString('base64'),
     })
-    expect(wrongKey.stderr).toContain('does not decrypt them')
+    expect(wrongKey.stderr).toContain('does not decrypt it')
     copyFileSync(join(dataDir, 'secret.key'), join(fresh, 'secret.key'))
     const keyed = await runMapper(['restore', backupFile, '--data', fresh, '--force'])
     expect(keyed.code, keyed.stderr).toBe(0)
-    expect(keyed.stdout, keyed.stderr).toContain('secret.key decrypts them')
+    expect(keyed.stdout, keyed.stderr).toContain('secret.key decrypts it')
 
     writeFileSync(join(dir, 'not-a-store.db'), 'hello')
     const notAStore = await runMapper(['restore', join(dir, 'not-a-store.db'), '--data', join(dir, 'elsewhere')])
