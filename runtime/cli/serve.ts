@@ -6,6 +6,7 @@ import { Command, Option } from 'commander'
 import { createLogger, type Logger } from '../server/logger.ts'
 import { type Runtime, startRuntime, type TlsFiles } from '../server/runtime.ts'
 import { openStore } from '../store/open-store.ts'
+import { sqliteDirectory } from './backup.ts'
 import {
   flagAttribute,
   formatEffectiveConfig,
@@ -68,15 +69,18 @@ function givenFlags(command: Command): Partial<Record<SettingKey, unknown>> {
 
 async function serve(config: ServeConfig): Promise<void> {
   let tls: TlsFiles | undefined
+  let dataDir: string
   try {
     tls = readTlsFiles(config)
+    // The SQLite store's directory holds secret.key beside mapper.db; with PostgreSQL, --data holds only the key.
+    dataDir = sqliteDirectory(config.store, config.data) ?? config.data
   } catch (error) {
     console.error(`mapper serve: ${(error as Error).message}`)
     process.exitCode = CONFIG_ERROR_EXIT
     return
   }
   const logger = createLogger({ level: config.logLevel })
-  if (!config.store) mkdirSync(config.data, { recursive: true })
+  mkdirSync(dataDir, { recursive: true })
   const store = await openStore(config.store, config.data)
   const runtime = await startRuntime({
     store,
@@ -88,7 +92,7 @@ async function serve(config: ServeConfig): Promise<void> {
     vars: config.vars,
     editorDir: EDITOR_DIR,
     ...(config.adminToken ? { adminToken: config.adminToken } : {}),
-    ...(config.store ? {} : { dataDir: config.data }),
+    dataDir,
     workers: config.workers,
     queueHighWater: config.queueHighWater,
     leaseMs: config.leaseMs,
