@@ -5,6 +5,7 @@ import { Link, useBlocker, useLocation, useNavigate, useParams } from 'react-rou
 import { canonicalJson } from '../../runtime/model/canonical-json.ts'
 import { type ApiError, api } from '../api/client.ts'
 import type { FlowDocument, FlowIssue } from '../api/types.ts'
+import { DeployDialog } from '../deploy/deploy-dialog.tsx'
 import { Inspector } from '../inspector/inspector.tsx'
 import { ErrorState, Loading } from '../shell/states.tsx'
 import { toast } from '../shell/toasts.tsx'
@@ -106,6 +107,7 @@ function FlowEditor({ flowId, reload }: { flowId: string; reload(): void }) {
   const [tab, setTab] = useState<SideTab>('inspect')
   const [saving, setSaving] = useState(false)
   const [deploying, setDeploying] = useState(false)
+  const [deployDialog, setDeployDialog] = useState(false)
   const [conflict, setConflict] = useState<Conflict | null>(null)
   const [secretNames, setSecretNames] = useState<string[] | null>(null)
   const [mappingNode, setMappingNode] = useState<string | null>(null)
@@ -345,7 +347,8 @@ function FlowEditor({ flowId, reload }: { flowId: string; reload(): void }) {
                     ? `v${latestVersion} is deployed`
                     : `Deploy v${latestVersion}`
               }
-              onClick={() => void deploy()}
+              // With a version deployed, the dialog previews the impact first; a first deploy has nothing to compare.
+              onClick={() => (deployedVersion === null ? void deploy() : setDeployDialog(true))}
             >
               {deploying
                 ? 'Deploying…'
@@ -385,6 +388,18 @@ function FlowEditor({ flowId, reload }: { flowId: string; reload(): void }) {
           </div>
         </aside>
       </div>
+      {deployDialog && deployedVersion !== null && (
+        <DeployDialog
+          flowId={flowId}
+          version={latestVersion}
+          deployedVersion={deployedVersion}
+          onDeployed={(version) => {
+            useFlowStore.getState().setDeployed(version)
+            setDeployDialog(false)
+          }}
+          onClose={() => setDeployDialog(false)}
+        />
+      )}
       {conflict && (
         <ConflictDialog
           latest={conflict.latest}

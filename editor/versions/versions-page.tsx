@@ -6,6 +6,7 @@ import { findNodeKind } from '../../runtime/nodes/index.ts'
 import { api } from '../api/client.ts'
 import type { FlowDocument, FlowVersionSummary } from '../api/types.ts'
 import type { DraftState } from '../canvas/flow-editor-page.tsx'
+import { DeployDialog } from '../deploy/deploy-dialog.tsx'
 import { EmptyState, ErrorState, Loading } from '../shell/states.tsx'
 import { toast } from '../shell/toasts.tsx'
 import { useResource } from '../shell/use-resource.ts'
@@ -34,6 +35,7 @@ export function VersionsPage() {
     [id, version, compareTo],
   )
   const [deploying, setDeploying] = useState(false)
+  const [deployDialog, setDeployDialog] = useState(false)
 
   if (!Number.isInteger(version) || version < 1) {
     return (
@@ -45,6 +47,7 @@ export function VersionsPage() {
   const current = documents.data?.current
   const listed = versions.data?.find((v) => v.version === version)
   const latest = versions.data?.[0]?.version
+  const deployedVersion = versions.data?.find((v) => v.deployed)?.version
 
   async function deploy() {
     setDeploying(true)
@@ -97,13 +100,30 @@ export function VersionsPage() {
               Open the flow
             </Link>
             {canDeploy && !listed?.deployed && (
-              <button type="button" className="accent" disabled={deploying} onClick={() => void deploy()}>
+              <button
+                type="button"
+                className="accent"
+                disabled={deploying}
+                onClick={() => (deployedVersion === undefined ? void deploy() : setDeployDialog(true))}
+              >
                 Deploy v{version}
               </button>
             )}
           </div>
         )}
       </div>
+      {deployDialog && deployedVersion !== undefined && (
+        <DeployDialog
+          flowId={id}
+          version={version}
+          deployedVersion={deployedVersion}
+          onDeployed={() => {
+            setDeployDialog(false)
+            versions.reload()
+          }}
+          onClose={() => setDeployDialog(false)}
+        />
+      )}
       <div className="versions-layout">
         <aside className="card versions-list" aria-label="Versions">
           <h2 className="panel-title">Versions</h2>
