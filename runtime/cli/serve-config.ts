@@ -82,7 +82,9 @@ export const SERVE_SETTINGS: { readonly [K in keyof ServeConfig]: ServeSetting<S
     flag: '--store <url>',
     env: 'MAPPER_STORE',
     defaultText: 'SQLite in --data',
-    description: 'store URL: `sqlite:DIR`, or `postgres://user:password@host/db` where a PostgreSQL store is built in',
+    description:
+      'store URL: `postgres://user:password@host:5432/db` (several runtimes on one database: docs/deployment.md) ' +
+      'or `sqlite:DIR`',
     secret: 'url',
     parse: text,
   },
