@@ -49,7 +49,7 @@ export interface ServeSetting<T> {
 }
 
 /** How long /readyz answers 503 after SIGTERM, while webhooks are still taken, before the listener closes. */
-export const DEFAULT_DRAIN_DELAY_MS = 5_000
+export const DEFAULT_DRAIN_DELAY_MS = 2_000
 export const DEFAULT_PORT = 8080
 /** `$vars.NAME` comes from MAPPER_VAR_NAME. */
 export const VAR_ENV_PREFIX = 'MAPPER_VAR_'

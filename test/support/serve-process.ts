@@ -49,7 +49,12 @@ export async function startServeProcess(options: {
       String(port),
       ...(options.args ?? []),
     ],
-    { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: REPO_ROOT,
+      // No load balancer in front of a test's process: it stops at once unless a test asks for a drain delay.
+      env: { ...process.env, MAPPER_DRAIN_DELAY_MS: '0', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   )
   child.stdout?.pipe(log)
   child.stderr?.pipe(log)
