@@ -99,9 +99,9 @@ export function judge(
   if (answer.status >= 500)
     return { ...base, ok: false, problem: `server error ${answer.status} ${answer.code ?? ''}`.trim() }
   const details = detailsOf(answer)
-  const paths = details.filter(namesFieldPath).map((d) => d.path as string)
+  const paths = [...new Set(details.filter(namesFieldPath).map((d) => d.path as string))]
   const outcome: FuzzOutcome = answer.status === 422 ? { ...base, paths } : base
-  if (answer.status === 422 && (details.length === 0 || paths.length < details.length)) {
+  if (answer.status === 422 && (details.length === 0 || details.some((d) => !namesFieldPath(d)))) {
     const unnamed = details.filter((d) => !namesFieldPath(d)).map((d) => JSON.stringify(d.path ?? null))
     return {
       ...outcome,

@@ -41,6 +41,8 @@ describe('judge', () => {
 
   it('passes a 422 that names the field and fails one that names none', () => {
     expect(judge(variant('{}'), schemaReject('/type'))).toMatchObject({ ok: true, paths: ['/type'] })
+    const twice = { ...schemaReject('/id'), details: [...schemaReject('/id').details, ...schemaReject('/id').details] }
+    expect(judge(variant('{}'), twice)).toMatchObject({ ok: true, paths: ['/id'] })
     expect(judge(variant('{}'), { status: 422, code: 'schema_reject', ms: 1 })).toMatchObject({
       ok: false,
       problem: '422 without details naming a field path',

@@ -11,15 +11,19 @@ const LARGE_SHARE = 0.25
 
 type Filler = 'ascii' | 'two-byte' | 'array' | 'keys' | 'number'
 
-/** JSON text of `bytes` bytes (to the byte when the filler allows) of one shape. */
-function filler(kind: Filler, bytes: number): string {
+/**
+ * JSON text of `bytes` bytes (to the byte when the filler allows) of one shape. A string filler starts with
+ * `prefix` (the value it replaces, an id among them), so two variants stay two events for dedupe.
+ */
+function filler(kind: Filler, bytes: number, prefix = ''): string {
   const n = Math.max(0, bytes)
+  const start = /^[\x20-\x7e]*$/.test(prefix) && !/["\\]/.test(prefix) && prefix.length + 2 <= n ? prefix : ''
   switch (kind) {
     case 'ascii':
-      return `"${'a'.repeat(Math.max(0, n - 2))}"`
+      return `"${start}${'a'.repeat(Math.max(0, n - 2 - start.length))}"`
     case 'two-byte': {
-      const chars = Math.max(0, n - 2)
-      return `"${'é'.repeat(Math.floor(chars / 2))}${chars % 2 ? 'a' : ''}"`
+      const chars = Math.max(0, n - 2 - start.length)
+      return `"${start}${'é'.repeat(Math.floor(chars / 2))}${chars % 2 ? 'a' : ''}"`
     }
     case 'array': {
       const items = Math.max(0, Math.floor((n - 1) / 2))
@@ -72,12 +76,14 @@ export function oversized(input: FamilyInput): DraftVariant[] {
       paths.forEach((path, p) => {
         const kind = fillers[(p + n) % fillers.length] as Filler
         const make: Candidate = () => {
-          const { before, after } = bodyAround(input.base(n), path)
+          const base = input.base(n)
+          const { before, after } = bodyAround(base, path)
           const frame = utf8(before).length + utf8(after).length
+          const kept = getAt(base, path)
           return {
             family: 'oversized',
             description: `${toPointer(path) || '(the body)'} = ${kind} filler, body ${size.label} (${human(size.total)})`,
-            body: spliceRaw(input.base(n), path, filler(kind, size.total - frame)),
+            body: spliceRaw(base, path, filler(kind, size.total - frame, typeof kept === 'string' ? kept : '')),
             contentType: JSON_CONTENT_TYPE,
             target: toPointer(path),
           }
