@@ -66,7 +66,7 @@ export function createHookHandler(deps: HookDeps) {
   return async function handleHook(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now()
     const requestId = newRequestId()
-    const path = decodeURIComponent((req.url ?? '').slice(HOOKS_PREFIX.length).split('?')[0] ?? '')
+    const path = decodePath((req.url ?? '').slice(HOOKS_PREFIX.length).split('?')[0] ?? '')
     const flow = deps.registry.forPath(path)
     const flowId = flow?.doc.id ?? 'unknown'
     // Test deliveries are kept apart from the production figures: no counter, histogram or chart sees them.
@@ -366,6 +366,18 @@ function recordRefusal(
       sizeBytes: Number(req.headers['content-length'] ?? 0) || 0,
     })
     .catch((err: unknown) => deps.logger.error({ err, requestId }, 'could not record a refused delivery'))
+}
+
+/**
+ * The trigger path of a webhook address. A malformed escape (`%E0%A4%A`) made decodeURIComponent throw outside
+ * any catch, and one such request ended the process; it now matches no flow (404).
+ */
+function decodePath(raw: string): string {
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    return raw
+  }
 }
 
 function backpressure(message: string, retryAfterSec: number): Answer {

@@ -97,6 +97,12 @@ describe('mapper fuzz against both example flows', () => {
     expect(answer.body.error.message).toContain(`deeper than ${MAX_BODY_NESTING} levels`)
   })
 
+  it('answers 404 to a webhook address with a malformed escape, and keeps running (it once ended the process)', async () => {
+    const answer = await fetch(`${rt.url}/hooks/%E0%A4%A`, { method: 'POST', body: '{}' })
+    expect(answer.status).toBe(404)
+    expect((await fetch(`${rt.url}/healthz`)).status).toBe(200)
+  })
+
   it('answers 400 to a truncated UTF-8 sequence that decodes to a replacement character of the same length', async () => {
     const body = Buffer.concat([
       Buffer.from(
