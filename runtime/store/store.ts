@@ -6,7 +6,7 @@
 import type { DeadLetter, DedupeClaim, Step, WorkStart } from '../engine/types.ts'
 import type { Lineage } from '../model/node-kind.ts'
 import type { StepErrorInfo } from '../model/step-error.ts'
-import type { FlowDocument } from '../model/types.ts'
+import type { ErrorCategory, FlowDocument } from '../model/types.ts'
 
 export type EventStatus = 'accepted' | 'processing' | 'completed' | 'dead' | 'rejected' | 'duplicate'
 
@@ -123,13 +123,19 @@ export interface EventDetail extends StoredEvent {
   pendingWork: number
 }
 
+/** The category of a dead letter an operator made (reconciliation): its message is the operator's reason. */
+export const OPERATOR_CATEGORY = 'operator'
+
+/** A dead letter's error: a step's, or `operator` when an operator dead-lettered the event by hand. */
+export type DeadLetterError = Omit<StepErrorInfo, 'category'> & { category: ErrorCategory | typeof OPERATOR_CATEGORY }
+
 export interface StoredDeadLetter {
   id: string
   eventId: string
   flowId: string
   flowVersion: number
   node: string
-  error: StepErrorInfo
+  error: DeadLetterError
   message: WorkStart['message']
   createdAt: string
   /** Set when a replay took it. */
@@ -236,6 +242,98 @@ export interface ReplayRun {
   at: string
 }
 
+// --- canary deploys and reconciliation (issue 8)
+
+/** A candidate version taking a share of a flow's new events beside the deployed (stable) version. */
+export interface CanaryDeployment {
+  version: number
+  /** Of the 100 buckets new events hash into, how many go to the candidate (1…99). */
+  percent: number
+}
+
+/** What takes a flow's new events: the stable version, and a canary beside it while one runs. */
+export interface Deployment {
+  /** The stable version: it takes every new event the canary does not. */
+  version: number
+  canary: CanaryDeployment | null
+}
+
+/** Open events (accepted or processing): the only ones that can be unreconciled. */
+export const OPEN_STATUSES = ['accepted', 'processing'] as const
+export type OpenStatus = (typeof OPEN_STATUSES)[number]
+
+/**
+ * Why an open event has not settled, as far as its queued work shows: `no_work` (nothing queued or running:
+ * the work was lost), `leased` (a worker holds it now), `lease_expired` (its holder's lease ran out, a crashed
+ * process's, and no worker took it again), `due` (free and due: waiting for a worker), `retry_scheduled`
+ * (its next attempt is not due yet).
+ */
+export type UnreconciledState = 'no_work' | 'leased' | 'lease_expired' | 'due' | 'retry_scheduled'
+
+export interface PendingWork {
+  id: string
+  node: string
+  flowVersion: number
+  /** The attempt its next (or current) run is. */
+  attempt: number
+  runAt: string
+  leaseOwner: string | null
+  leaseExpiresAt: string | null
+}
+
+export interface UnreconciledEvent {
+  id: string
+  flowId: string
+  flowVersion: number
+  status: OpenStatus
+  receivedAt: string
+  updatedAt: string
+  test: boolean
+  state: UnreconciledState
+  /** The event's queued or running work items, due first. */
+  work: PendingWork[]
+  /** The last step it recorded: where it got to. */
+  lastStep: {
+    node: string
+    kind: string
+    port: string | null
+    attempt: number
+    startedAt: string
+    error?: StepErrorInfo
+  } | null
+}
+
+export interface UnreconciledFilter {
+  /** Open events received before this time. */
+  olderThan: Date
+  flow?: string
+  limit?: number
+  cursor?: string
+  /** The time leases are judged at (default: now). */
+  now?: Date
+}
+
+/** Work to queue for an open event that has none: the work phase again (see `Store.resumeEvent`). */
+export interface EventRestart {
+  work: WorkStart[]
+  deadLetters: DeadLetter[]
+  lineage: Record<string, Lineage>
+}
+
+export type ResumeOutcome =
+  /** `due`: its pending work is due now; `restarted`: it had none, `restart` was queued. */
+  | { outcome: 'due' | 'restarted'; status: EventStatus; items: number }
+  | { outcome: 'not_found' }
+  /** Completed, dead, rejected or a duplicate: there is nothing to resume. */
+  | { outcome: 'settled'; status: EventStatus }
+  /** No work is pending and no restart was given. */
+  | { outcome: 'no_work'; status: EventStatus }
+
+export type OperatorDeadLetterOutcome =
+  | { outcome: 'dead'; status: 'dead'; deadLetters: string[]; removedWork: number }
+  | { outcome: 'not_found' }
+  | { outcome: 'settled'; status: EventStatus }
+
 /** What a store announces to every process that shares it (PostgreSQL: LISTEN/NOTIFY). */
 export type StoreNews =
   /** Work became due (accepted, queued next, retried, replayed): idle workers look at the queue now. */
@@ -259,9 +357,15 @@ export interface Store {
   latestFlowVersion(flowId: string): Promise<FlowVersionRecord | undefined>
   listFlowVersions(flowId: string): Promise<Array<Omit<FlowVersionRecord, 'document'>>>
   listFlows(): Promise<FlowSummary[]>
-  deployFlow(flowId: string, version: number): Promise<void>
-  /** Deployed versions of every flow: flowId → version. */
+  /**
+   * Makes `version` the stable version. Without `canary` any canary ends; with it, `canary.version` takes
+   * `canary.percent` of the new events beside it (a version saved and other than `version`).
+   */
+  deployFlow(flowId: string, version: number, canary?: CanaryDeployment): Promise<void>
+  /** Deployed versions of every flow: flowId → version (the stable one). */
   deployedFlows(): Promise<Map<string, number>>
+  /** Every flow's deployment, canary included: flowId → deployment. */
+  deployments(): Promise<Map<string, Deployment>>
 
   // --- ingest
   /** Whether a dedupe key is held now; returns the event that holds it. */
@@ -333,6 +437,23 @@ export interface Store {
    * queues its work and dead letters, and sets the status as `accept` would.
    */
   replayEvent(run: ReplayRun): Promise<{ status: EventStatus }>
+
+  // --- reconciliation
+  /** Open events received before `olderThan`, newest first, each with its pending work and last step. */
+  listUnreconciled(filter: UnreconciledFilter): Promise<Page<UnreconciledEvent>>
+  /** How many open production (not test-marked) events each flow has that were received before `olderThan`. */
+  countUnreconciled(olderThan: Date): Promise<Map<string, number>>
+  /**
+   * One transaction. An open event with pending work: that work becomes due at `at`, and a lease still held
+   * on it is given up (its holder's late answer is then ignored, as after an expired lease). An open event
+   * with none: `restart` is queued (the caller ran the guard phase again); without `restart` nothing changes.
+   */
+  resumeEvent(eventId: string, resume: { at: string; restart?: EventRestart }): Promise<ResumeOutcome>
+  /**
+   * One transaction: an open event's pending work becomes dead letters of category `operator` with the
+   * reason (one with its last step's node when it has none), its work is removed, and it is dead.
+   */
+  deadLetterEvent(eventId: string, by: { reason: string; by: string; at: string }): Promise<OperatorDeadLetterOutcome>
 
   close(): Promise<void>
 }

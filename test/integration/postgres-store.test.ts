@@ -35,20 +35,24 @@ async function openInTestDatabase(options: Omit<PostgresStoreOptions, 'url'> = {
     await database.drop()
     throw error
   }
+  /** Runs one query on the database outside any store. */
+  const query = async <Row extends pg.QueryResultRow>(text: string, values: unknown[] = []) => {
+    const client = new pg.Client({ connectionString: database.url })
+    await client.connect()
+    try {
+      return (await client.query<Row>(text, values)).rows
+    } finally {
+      await client.end()
+    }
+  }
   return {
     database,
     store,
     reopen: () => open(),
     open,
-    /** Runs one query on the database outside any store. */
-    query: async <Row extends pg.QueryResultRow>(text: string, values: unknown[] = []) => {
-      const client = new pg.Client({ connectionString: database.url })
-      await client.connect()
-      try {
-        return (await client.query<Row>(text, values)).rows
-      } finally {
-        await client.end()
-      }
+    query,
+    loseWork: async (eventId: string) => {
+      await query('DELETE FROM work_items WHERE event_id = $1', [eventId])
     },
     cleanup: async () => {
       for (const each of opened) await each.close()
@@ -79,7 +83,7 @@ describe.skipIf(!available)('postgres', () => {
 
     it('records the migrations it applied and does not apply them again on reopen', async () => {
       const names = readPostgresMigrations().map((m) => m.name)
-      expect(names).toEqual(['001_initial.sql', '002_admin.sql'])
+      expect(names).toEqual(['001_initial.sql', '002_admin.sql', '003_canary.sql'])
       expect(context.store.migrationsApplied).toEqual(names)
       await context.store.close()
       const again = await context.reopen()
@@ -87,6 +91,7 @@ describe.skipIf(!available)('postgres', () => {
       expect(await context.query('SELECT version, name FROM schema_migrations ORDER BY version')).toEqual([
         { version: 1, name: '001_initial.sql' },
         { version: 2, name: '002_admin.sql' },
+        { version: 3, name: '003_canary.sql' },
       ])
     })
 

@@ -27,6 +27,15 @@ async function openInTempDir() {
     dir,
     store,
     reopen: open,
+    loseWork: async (eventId: string) => {
+      // A second connection on the file, as another process would write it: the writer's lock is waited for.
+      const db = openWriterConnection(join(dir, 'mapper.db'))
+      try {
+        db.prepare('DELETE FROM work_items WHERE event_id = ?').run(eventId)
+      } finally {
+        db.close()
+      }
+    },
     cleanup: async () => {
       for (const each of opened) await each.close()
       rmSync(dir, { recursive: true, force: true })
@@ -58,7 +67,7 @@ describe('sqlite store', () => {
   })
 
   it('records the migrations it applied and does not apply them again on reopen', async () => {
-    expect(context.store.migrationsApplied).toEqual(['001_initial.sql', '002_admin.sql'])
+    expect(context.store.migrationsApplied).toEqual(['001_initial.sql', '002_admin.sql', '003_canary.sql'])
     await context.store.close()
     const again = await context.reopen()
     expect(again.migrationsApplied).toEqual([])
@@ -67,6 +76,7 @@ describe('sqlite store', () => {
       expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([
         { version: 1, name: '001_initial.sql' },
         { version: 2, name: '002_admin.sql' },
+        { version: 3, name: '003_canary.sql' },
       ])
     } finally {
       db.close()
@@ -89,7 +99,7 @@ describe('sqlite store', () => {
     }
     const store = await openSqliteStore({ dir })
     try {
-      expect(store.migrationsApplied).toEqual(['002_admin.sql'])
+      expect(store.migrationsApplied).toEqual(['002_admin.sql', '003_canary.sql'])
       expect((await store.listDeadLetters({})).items.map((d) => d.id)).toEqual(['dl_old'])
       expect(await store.listTokens()).toEqual([])
       expect(await store.replayEvent(replayRun('evt_old', { work: [workStart('crm')] }))).toEqual({

@@ -13,6 +13,7 @@ import { canonicalJson } from '../../runtime/model/canonical-json.ts'
 import type { FlowDocument } from '../../runtime/model/types.ts'
 import {
   type AcceptedDelivery,
+  OPERATOR_CATEGORY,
   type RejectedDelivery,
   type ReplayRun,
   type Store,
@@ -25,6 +26,11 @@ export interface OpenedStore {
   store: Store
   /** Opens the same data again (after `store.close()`), for the durability checks. */
   reopen?: () => Promise<Store>
+  /**
+   * Deletes an event's work items behind the store's back: what a lost write or a bug leaves, an open event
+   * with nothing queued, which no store method makes (reconciliation must still find and resume it).
+   */
+  loseWork: (eventId: string) => Promise<void>
   /** Closes whatever is still open and removes the data. */
   cleanup: () => Promise<void>
 }
@@ -1192,6 +1198,280 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         await expect(store.replayEvent(replayRun(refused.eventId, { work: [workStart('map')] }))).rejects.toThrow()
         expect(await store.getEvent(refused.eventId)).toMatchObject({ status: 'rejected', pendingWork: 0 })
         expect((await store.queueFigures(later())).pending).toBe(0)
+      })
+    })
+
+    describe('canary deployments', () => {
+      beforeEach(async () => {
+        for (const version of [1, 2, 3]) await store.saveFlowVersion(flowDocument('orders', version), null)
+      })
+
+      it('deploys a canary beside the stable version, changes its share, and ends it on a plain deploy', async () => {
+        await store.deployFlow('orders', 1)
+        expect(await store.deployments()).toEqual(new Map([['orders', { version: 1, canary: null }]]))
+        await store.deployFlow('orders', 1, { version: 2, percent: 30 })
+        expect(await store.deployments()).toEqual(
+          new Map([['orders', { version: 1, canary: { version: 2, percent: 30 } }]]),
+        )
+        // The stable version is what every existing reader sees.
+        expect(await store.deployedFlows()).toEqual(new Map([['orders', 1]]))
+        expect((await store.listFlows()).find((f) => f.id === 'orders')?.deployedVersion).toBe(1)
+        await store.deployFlow('orders', 1, { version: 3, percent: 99 })
+        expect((await store.deployments()).get('orders')).toEqual({ version: 1, canary: { version: 3, percent: 99 } })
+        // Promote: the candidate becomes the stable version and the canary ends.
+        await store.deployFlow('orders', 3)
+        expect((await store.deployments()).get('orders')).toEqual({ version: 3, canary: null })
+        expect(await store.deployedFlows()).toEqual(new Map([['orders', 3]]))
+      })
+
+      it('refuses a canary of an unsaved version, of the stable version itself, or of a share outside 1…99', async () => {
+        await store.deployFlow('orders', 1, { version: 2, percent: 10 })
+        const before = await store.deployments()
+        await expect(store.deployFlow('orders', 1, { version: 9, percent: 10 })).rejects.toThrow()
+        await expect(store.deployFlow('orders', 1, { version: 1, percent: 10 })).rejects.toThrow()
+        await expect(store.deployFlow('orders', 1, { version: 2, percent: 0 })).rejects.toThrow()
+        await expect(store.deployFlow('orders', 1, { version: 2, percent: 100 })).rejects.toThrow()
+        await expect(store.deployFlow('orders', 1, { version: 2, percent: 12.5 })).rejects.toThrow()
+        expect(await store.deployments()).toEqual(before)
+      })
+
+      it('keeps a canary across close and reopen', async () => {
+        if (!opened.reopen) return
+        await store.deployFlow('orders', 2, { version: 3, percent: 25 })
+        await store.close()
+        store = await opened.reopen()
+        expect(await store.deployments()).toEqual(
+          new Map([['orders', { version: 2, canary: { version: 3, percent: 25 } }]]),
+        )
+      })
+    })
+
+    describe('reconciliation', () => {
+      const old = (minutes: number) => iso(Date.now() - minutes * MINUTE)
+      const threshold = () => new Date(Date.now() - 15 * MINUTE)
+
+      it('lists open events received before the threshold, newest first, by flow and page, and counts them per flow', async () => {
+        const stuck = [40, 30, 20].map((age) => delivery({ receivedAt: old(age), work: [workStart('map')] }))
+        for (const event of stuck) await store.accept(event)
+        const invoice = delivery({ flowId: 'invoices', receivedAt: old(25), work: [workStart('map')] })
+        await store.accept(invoice)
+        const testMarked = delivery({ receivedAt: old(50), work: [workStart('map')], test: true })
+        await store.accept(testMarked)
+        // Not listed: too young, settled, or refused.
+        await store.accept(delivery({ receivedAt: old(1), work: [workStart('map')] }))
+        await store.accept(delivery({ receivedAt: old(60) }))
+        await store.accept(delivery({ receivedAt: old(60), deadLetters: [deadLetter('branch')] }))
+        await store.recordRejection(rejection({ receivedAt: old(60) }))
+
+        const all = await store.listUnreconciled({ olderThan: threshold() })
+        expect(all.items.map((e) => e.id)).toEqual([
+          stuck[2]?.eventId,
+          invoice.eventId,
+          stuck[1]?.eventId,
+          stuck[0]?.eventId,
+          testMarked.eventId,
+        ])
+        expect(all.nextCursor).toBeNull()
+        expect(all.items[0]).toMatchObject({
+          flowId: 'orders',
+          flowVersion: 1,
+          status: 'accepted',
+          receivedAt: stuck[2]?.receivedAt,
+          test: false,
+          state: 'due',
+          lastStep: { node: 'dedupe', kind: 'dedupe', port: 'new', attempt: 1 },
+        })
+        expect(all.items[0]).not.toHaveProperty('rawBody')
+        expect(all.items.at(-1)?.test).toBe(true)
+
+        const orders = await store.listUnreconciled({ olderThan: threshold(), flow: 'orders', limit: 2 })
+        expect(orders.items.map((e) => e.id)).toEqual([stuck[2]?.eventId, stuck[1]?.eventId])
+        const rest = await store.listUnreconciled({
+          olderThan: threshold(),
+          flow: 'orders',
+          limit: 2,
+          cursor: orders.nextCursor ?? '',
+        })
+        expect(rest.items.map((e) => e.id)).toEqual([stuck[0]?.eventId, testMarked.eventId])
+        expect(rest.nextCursor).toBeNull()
+
+        // Test-marked events are kept apart from production figures.
+        expect(await store.countUnreconciled(threshold())).toEqual(
+          new Map([
+            ['orders', 3],
+            ['invoices', 1],
+          ]),
+        )
+        expect(await store.countUnreconciled(new Date(Date.now() - 55 * MINUTE))).toEqual(new Map())
+      })
+
+      it('tells why each is stuck: leased, lease expired, due, retry scheduled, or no work at all', async () => {
+        const now = Date.now()
+        // Leases take the oldest due item first: lost, retrying, expired, leased; `due` is never leased.
+        const [due, leased, expired, retrying, lost] = [1, 2, 3, 4, 5].map((i) =>
+          delivery({ receivedAt: old(20 + i), work: [workStart('map')] }),
+        )
+        for (const event of [due, leased, expired, retrying, lost]) await store.accept(event as AcceptedDelivery)
+        const [lostItem] = await store.lease('worker-gone', 1, 30_000, new Date(now))
+        expect(lostItem?.eventId).toBe(lost?.eventId)
+        await opened.loseWork(lost?.eventId ?? '')
+        const [retryItem] = await store.lease('worker-a', 1, 30_000, new Date(now))
+        expect(retryItem?.eventId).toBe(retrying?.eventId)
+        await store.retry(retryItem as WorkItem, {
+          steps: [workStep('map', { kind: 'http', port: 'error', error: { category: 'retriable', message: '503' } })],
+          at: iso(now + 10 * MINUTE),
+          attempt: 2,
+          error: { category: 'retriable', message: '503' },
+        })
+        const [expiredItem] = await store.lease('worker-crashed', 1, 1_000, new Date(now - 60_000))
+        expect(expiredItem?.eventId).toBe(expired?.eventId)
+        // Taken while the crashed worker's lease still ran, so it passes that item by.
+        const [leasedItem] = await store.lease('worker-live', 1, 6 * MINUTE, new Date(now - 60_000))
+        expect(leasedItem?.eventId).toBe(leased?.eventId)
+
+        const { items } = await store.listUnreconciled({ olderThan: threshold(), now: new Date(now) })
+        const byId = new Map(items.map((e) => [e.id, e]))
+        expect(byId.get(leased?.eventId ?? '')).toMatchObject({
+          status: 'processing',
+          state: 'leased',
+          work: [{ node: 'map', attempt: 1, leaseOwner: 'worker-live', flowVersion: 1 }],
+        })
+        expect(byId.get(expired?.eventId ?? '')).toMatchObject({
+          state: 'lease_expired',
+          work: [{ leaseOwner: 'worker-crashed', leaseExpiresAt: iso(now - 59_000) }],
+        })
+        expect(byId.get(due?.eventId ?? '')).toMatchObject({
+          status: 'accepted',
+          state: 'due',
+          work: [{ leaseOwner: null, leaseExpiresAt: null }],
+        })
+        expect(byId.get(retrying?.eventId ?? '')).toMatchObject({
+          state: 'retry_scheduled',
+          work: [{ attempt: 2, runAt: iso(now + 10 * MINUTE), leaseOwner: null }],
+          lastStep: { node: 'map', kind: 'http', port: 'error', error: { category: 'retriable', message: '503' } },
+        })
+        expect(byId.get(lost?.eventId ?? '')).toMatchObject({ status: 'processing', state: 'no_work', work: [] })
+      })
+
+      it('resumes an event with pending work by making it due now and giving up a lease still held', async () => {
+        const stuck = delivery({ receivedAt: old(30), work: [workStart('map')] })
+        await store.accept(stuck)
+        const [held] = await store.lease('worker-hung', 1, 60 * MINUTE, new Date())
+        expect(await store.lease('worker-b', 1, 30_000, later())).toEqual([])
+        const at = iso(Date.now())
+        expect(await store.resumeEvent(stuck.eventId, { at })).toEqual({
+          outcome: 'due',
+          status: 'processing',
+          items: 1,
+        })
+        const [taken] = await store.lease('worker-b', 1, 30_000, new Date(Date.parse(at)))
+        expect(taken).toMatchObject({ id: held?.id, eventId: stuck.eventId, attempt: 1, leaseOwner: 'worker-b' })
+        // The hung worker's late answer is ignored; the new holder's counts.
+        await store.complete(held as WorkItem, outcome({ steps: [workStep('map')] }))
+        expect(await store.getEvent(stuck.eventId)).toMatchObject({ status: 'processing', pendingWork: 1 })
+        await store.complete(taken as WorkItem, outcome({ steps: [workStep('map')] }))
+        expect(await store.getEvent(stuck.eventId)).toMatchObject({ status: 'completed', pendingWork: 0 })
+      })
+
+      it('resumes an event whose work was lost by queueing the restart it is given, under the same event id', async () => {
+        const stuck = delivery({ receivedAt: old(30), work: [workStart('map')] })
+        await store.accept(stuck)
+        await opened.loseWork(stuck.eventId)
+        const at = iso(Date.now())
+        expect(await store.resumeEvent(stuck.eventId, { at })).toEqual({ outcome: 'no_work', status: 'accepted' })
+        expect(await store.getEvent(stuck.eventId)).toMatchObject({ status: 'accepted', pendingWork: 0 })
+        const restart = { work: [workStart('map', { id: 'ord_1', total: 12.5 })], deadLetters: [], lineage: {} }
+        expect(await store.resumeEvent(stuck.eventId, { at, restart })).toEqual({
+          outcome: 'restarted',
+          status: 'accepted',
+          items: 1,
+        })
+        const [item] = await store.lease('worker-a', 1, 30_000, new Date(Date.parse(at)))
+        expect(item).toMatchObject({ eventId: stuck.eventId, node: 'map', attempt: 1, flowVersion: 1 })
+        expect(item?.message.payload).toEqual({ id: 'ord_1', total: 12.5 })
+        // With work pending again, a second resume makes it due instead of queueing the restart twice.
+        expect(await store.resumeEvent(stuck.eventId, { at, restart })).toMatchObject({ outcome: 'due', items: 1 })
+        expect((await store.getEvent(stuck.eventId))?.pendingWork).toBe(1)
+      })
+
+      it('resumes nothing that is settled or unknown', async () => {
+        const done = delivery()
+        await store.accept(done)
+        const at = iso(Date.now())
+        const restart = { work: [workStart('map')], deadLetters: [], lineage: {} }
+        expect(await store.resumeEvent(done.eventId, { at, restart })).toEqual({
+          outcome: 'settled',
+          status: 'completed',
+        })
+        expect(await store.resumeEvent('evt_nothing', { at, restart })).toEqual({ outcome: 'not_found' })
+        const refused = rejection()
+        await store.recordRejection(refused)
+        expect(await store.resumeEvent(refused.eventId, { at, restart })).toEqual({
+          outcome: 'settled',
+          status: 'rejected',
+        })
+        expect((await store.queueFigures(later())).pending).toBe(0)
+      })
+
+      it('dead-letters an open event by an operator: its pending work becomes dead letters with the reason', async () => {
+        const stuck = delivery({ receivedAt: old(30), work: [workStart('crm', { total: 1 }), workStart('audit')] })
+        await store.accept(stuck)
+        const [held] = await store.lease('worker-hung', 1, 60 * MINUTE, new Date())
+        const at = iso(Date.now())
+        const answer = await store.deadLetterEvent(stuck.eventId, { reason: 'CRM has it already', by: 'ops', at })
+        expect(answer).toMatchObject({ outcome: 'dead', status: 'dead', removedWork: 2 })
+        const event = await store.getEvent(stuck.eventId)
+        expect(event).toMatchObject({ status: 'dead', pendingWork: 0 })
+        expect(event?.deadLetters.map((d) => d.node).sort()).toEqual(['audit', 'crm'])
+        expect(event?.deadLetters.map((d) => d.id).sort()).toEqual(
+          answer.outcome === 'dead' ? [...answer.deadLetters].sort() : [],
+        )
+        for (const letter of event?.deadLetters ?? []) {
+          expect(letter).toMatchObject({ flowId: 'orders', flowVersion: 1, createdAt: at, replayedAt: null })
+          expect(letter.error).toEqual({
+            category: OPERATOR_CATEGORY,
+            message: 'CRM has it already',
+            details: { by: 'ops', action: 'dead-letter' },
+          })
+        }
+        expect(event?.deadLetters.find((d) => d.node === 'crm')?.message.payload).toEqual({ total: 1 })
+        const listed = await store.listDeadLetters({ flow: 'orders' })
+        expect(listed.items.map((d) => d.eventId)).toEqual([stuck.eventId, stuck.eventId])
+        // The hung worker's late answer changes nothing.
+        await store.complete(held as WorkItem, outcome({ steps: [workStep(held?.node ?? '')] }))
+        expect(await store.getEvent(stuck.eventId)).toMatchObject({ status: 'dead', pendingWork: 0 })
+        expect((await store.queueFigures(later())).pending).toBe(0)
+        expect(await store.listUnreconciled({ olderThan: new Date() })).toEqual({ items: [], nextCursor: null })
+        // It can be replayed from there like any dead letter.
+        expect(await store.replayEvent(replayRun(stuck.eventId, { work: [workStart('crm')] }))).toEqual({
+          status: 'accepted',
+        })
+        expect((await store.listDeadLetters({ flow: 'orders' })).items).toEqual([])
+      })
+
+      it('dead-letters an open event with no work under its last step, keeping its payload', async () => {
+        const stuck = delivery({ receivedAt: old(30), work: [workStart('map')] })
+        await store.accept(stuck)
+        await opened.loseWork(stuck.eventId)
+        const at = iso(Date.now())
+        expect(await store.deadLetterEvent(stuck.eventId, { reason: 'lost', by: 'ops', at })).toMatchObject({
+          outcome: 'dead',
+          removedWork: 0,
+          deadLetters: [expect.any(String)],
+        })
+        const event = await store.getEvent(stuck.eventId)
+        expect(event?.status).toBe('dead')
+        expect(event?.deadLetters).toMatchObject([
+          { node: 'dedupe', flowVersion: 1, message: { payload: JSON.parse(stuck.rawBody) } },
+        ])
+        expect(await store.deadLetterEvent(stuck.eventId, { reason: 'again', by: 'ops', at })).toEqual({
+          outcome: 'settled',
+          status: 'dead',
+        })
+        expect(await store.deadLetterEvent('evt_nothing', { reason: 'x', by: 'ops', at })).toEqual({
+          outcome: 'not_found',
+        })
+        expect((await store.getEvent(stuck.eventId))?.deadLetters).toHaveLength(1)
       })
     })
 

@@ -1,7 +1,7 @@
 /** @module Flow versions and deployments: save (latest + 1 or a VersionConflict), deploy, and their reads. */
 import type pg from 'pg'
 import type { FlowDocument } from '../../model/types.ts'
-import type { FlowSummary, FlowVersionRecord } from '../store.ts'
+import type { CanaryDeployment, Deployment, FlowSummary, FlowVersionRecord } from '../store.ts'
 import { VersionConflict } from '../store.ts'
 import type { Queryable } from './connection.ts'
 import { announce } from './news.ts'
@@ -33,13 +33,23 @@ export async function saveFlowVersion(
   return { flowId: document.id, version: document.version, document, hash, savedAt: toIso(savedAt), savedBy }
 }
 
-/** Deploys a saved version and tells every process sharing the database, in the same transaction. */
-export async function deployFlow(client: pg.PoolClient, flowId: string, version: number, now: Date) {
+/**
+ * Deploys a saved version (with a canary beside it, or ending any) and tells every process sharing the
+ * database, in the same transaction. The table's constraints check the canary (003_canary.sql).
+ */
+export async function deployFlow(
+  client: pg.PoolClient,
+  flowId: string,
+  version: number,
+  canary: CanaryDeployment | undefined,
+  now: Date,
+) {
   const deployed = await client.query(
-    `INSERT INTO deployments (flow_id, version, deployed_at)
-     SELECT flow_id, version, $3 FROM flow_versions WHERE flow_id = $1 AND version = $2
-     ON CONFLICT (flow_id) DO UPDATE SET version = excluded.version, deployed_at = excluded.deployed_at`,
-    [flowId, version, now],
+    `INSERT INTO deployments (flow_id, version, deployed_at, canary_version, canary_percent)
+     SELECT flow_id, version, $3, $4::integer, $5::integer FROM flow_versions WHERE flow_id = $1 AND version = $2
+     ON CONFLICT (flow_id) DO UPDATE SET version = excluded.version, deployed_at = excluded.deployed_at,
+       canary_version = excluded.canary_version, canary_percent = excluded.canary_percent`,
+    [flowId, version, now, canary?.version ?? null, canary?.percent ?? null],
   )
   if (deployed.rowCount === 0) throw new Error(`flow ${flowId} has no version ${version}`)
   await announce(client, { kind: 'deploy', flowId, version })
@@ -92,4 +102,25 @@ export async function listFlows(db: Queryable): Promise<FlowSummary[]> {
 export async function deployedFlows(db: Queryable): Promise<Map<string, number>> {
   const { rows } = await db.query<{ flow_id: string; version: number }>('SELECT flow_id, version FROM deployments')
   return new Map(rows.map((row) => [row.flow_id, row.version]))
+}
+
+export async function deployments(db: Queryable): Promise<Map<string, Deployment>> {
+  const { rows } = await db.query<{
+    flow_id: string
+    version: number
+    canary_version: number | null
+    canary_percent: number | null
+  }>('SELECT flow_id, version, canary_version, canary_percent FROM deployments')
+  return new Map(
+    rows.map((row) => [
+      row.flow_id,
+      {
+        version: row.version,
+        canary:
+          row.canary_version === null || row.canary_percent === null
+            ? null
+            : { version: row.canary_version, percent: row.canary_percent },
+      },
+    ]),
+  )
 }

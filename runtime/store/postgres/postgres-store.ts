@@ -14,15 +14,20 @@ import type {
   AcceptedDelivery,
   AcceptResult,
   AuditEntry,
+  CanaryDeployment,
+  Deployment,
   EventDetail,
   EventFilter,
+  EventRestart,
   EventStatus,
   FlowSummary,
   FlowVersionRecord,
+  OperatorDeadLetterOutcome,
   Page,
   QueueFigures,
   RejectedDelivery,
   ReplayRun,
+  ResumeOutcome,
   RetryPlan,
   Role,
   SecretSummary,
@@ -32,6 +37,8 @@ import type {
   StoredSecretValue,
   StoreNews,
   TokenRecord,
+  UnreconciledEvent,
+  UnreconciledFilter,
   WorkItem,
   WorkOutcome,
 } from '../store.ts'
@@ -43,6 +50,7 @@ import { migrate } from './migrate.ts'
 import { NewsChannel, WorkNews } from './news.ts'
 import * as queue from './queue.ts'
 import * as reads from './reads.ts'
+import * as reconcile from './reconcile.ts'
 import { replayEvent } from './replay.ts'
 import { purgeExpiredClaims, purgeRawPayloads } from './retention.ts'
 import { toDate, toIso, tokenFromRow } from './rows.ts'
@@ -137,12 +145,16 @@ export class PostgresStore implements Store {
     return this.statement((db) => flows.listFlows(db))
   }
 
-  deployFlow(flowId: string, version: number): Promise<void> {
-    return this.transaction((client) => flows.deployFlow(client, flowId, version, new Date()))
+  deployFlow(flowId: string, version: number, canary?: CanaryDeployment): Promise<void> {
+    return this.transaction((client) => flows.deployFlow(client, flowId, version, canary, new Date()))
   }
 
   deployedFlows(): Promise<Map<string, number>> {
     return this.statement((db) => flows.deployedFlows(db))
+  }
+
+  deployments(): Promise<Map<string, Deployment>> {
+    return this.statement((db) => flows.deployments(db))
   }
 
   // --- ingest
@@ -305,6 +317,28 @@ export class PostgresStore implements Store {
 
   replayEvent(run: ReplayRun): Promise<{ status: EventStatus }> {
     return this.transaction((client) => replayEvent(client, run, this.workNews))
+  }
+
+  // --- reconciliation
+
+  listUnreconciled(filter: UnreconciledFilter): Promise<Page<UnreconciledEvent>> {
+    return this.track(() => inReadSnapshot(this.pool, (client) => reconcile.listUnreconciled(client, filter)))
+  }
+
+  countUnreconciled(olderThan: Date): Promise<Map<string, number>> {
+    return this.statement((db) => reconcile.countUnreconciled(db, olderThan))
+  }
+
+  resumeEvent(eventId: string, resume: { at: string; restart?: EventRestart }): Promise<ResumeOutcome> {
+    return this.transaction((client) =>
+      reconcile.resumeEvent(client, eventId, toDate(resume.at), resume.restart, this.workNews),
+    )
+  }
+
+  deadLetterEvent(eventId: string, by: { reason: string; by: string; at: string }): Promise<OperatorDeadLetterOutcome> {
+    return this.transaction((client) =>
+      reconcile.deadLetterEvent(client, eventId, { reason: by.reason, by: by.by, at: toDate(by.at) }),
+    )
   }
 
   /** Answers every call made before it, stops listening, ends the pool. Safe to call twice. */

@@ -3,6 +3,7 @@ import type Sqlite from 'better-sqlite3'
 import { restoreStepInputs } from '../../engine/step-inputs.ts'
 import type {
   AuditEntry,
+  Deployment,
   EventDetail,
   EventFilter,
   FlowSummary,
@@ -67,6 +68,10 @@ function prepareStatements(db: Sqlite.Database) {
       WHERE v.version = (SELECT MAX(version) FROM flow_versions WHERE flow_id = v.flow_id)
       ORDER BY v.flow_id`),
     deployments: db.prepare<[], { flow_id: string; version: number }>('SELECT flow_id, version FROM deployments'),
+    canaryDeployments: db.prepare<
+      [],
+      { flow_id: string; version: number; canary_version: number | null; canary_percent: number | null }
+    >('SELECT flow_id, version, canary_version, canary_percent FROM deployments'),
     claim: db.prepare<[string, string, number], { event_id: string }>(
       'SELECT event_id FROM dedupe_claims WHERE scope = ? AND key = ? AND expires_at > ?',
     ),
@@ -151,6 +156,21 @@ export class SqliteReads {
 
   deployedFlows(): Map<string, number> {
     return new Map(this.statements.deployments.all().map((row) => [row.flow_id, row.version]))
+  }
+
+  deployments(): Map<string, Deployment> {
+    return new Map(
+      this.statements.canaryDeployments.all().map((row) => [
+        row.flow_id,
+        {
+          version: row.version,
+          canary:
+            row.canary_version === null || row.canary_percent === null
+              ? null
+              : { version: row.canary_version, percent: row.canary_percent },
+        },
+      ]),
+    )
   }
 
   findClaim(scope: string, key: string, now: Date): string | undefined {

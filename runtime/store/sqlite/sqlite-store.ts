@@ -18,15 +18,20 @@ import type {
   AcceptedDelivery,
   AcceptResult,
   AuditEntry,
+  CanaryDeployment,
+  Deployment,
   EventDetail,
   EventFilter,
+  EventRestart,
   EventStatus,
   FlowSummary,
   FlowVersionRecord,
+  OperatorDeadLetterOutcome,
   Page,
   QueueFigures,
   RejectedDelivery,
   ReplayRun,
+  ResumeOutcome,
   RetryPlan,
   Role,
   SecretSummary,
@@ -35,11 +40,14 @@ import type {
   StoredEvent,
   StoredSecretValue,
   TokenRecord,
+  UnreconciledEvent,
+  UnreconciledFilter,
   WorkItem,
   WorkOutcome,
 } from '../store.ts'
 import { DATABASE_FILE, openReaderConnection } from './connection.ts'
 import { SqliteReads } from './reads.ts'
+import { SqliteReconcileReads } from './reconcile-reads.ts'
 import { toIso, tokenFromRow, toMs } from './rows.ts'
 import { WriterClient } from './writer-client.ts'
 import type { WriterSettings } from './writer-protocol.ts'
@@ -62,6 +70,7 @@ export class SqliteStore implements Store {
   private closing: Promise<void> | undefined
   /** When this store last sent each token's last use to the writer (epoch ms). */
   private readonly tokenTouchedAt = new Map<string, number>()
+  private readonly reconcileReads: SqliteReconcileReads
 
   private constructor(
     /** The database file. */
@@ -70,7 +79,9 @@ export class SqliteStore implements Store {
     private readonly writer: WriterClient,
     private readonly reader: Sqlite.Database,
     private readonly reads: SqliteReads,
-  ) {}
+  ) {
+    this.reconcileReads = new SqliteReconcileReads(reader)
+  }
 
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
     mkdirSync(options.dir, { recursive: true })
@@ -126,12 +137,22 @@ export class SqliteStore implements Store {
     return this.reads.listFlows()
   }
 
-  deployFlow(flowId: string, version: number): Promise<void> {
-    return this.writer.write({ op: 'deployFlow', flowId, version, now: Date.now() })
+  deployFlow(flowId: string, version: number, canary?: CanaryDeployment): Promise<void> {
+    return this.writer.write({
+      op: 'deployFlow',
+      flowId,
+      version,
+      ...(canary === undefined ? {} : { canary: { version: canary.version, percent: canary.percent } }),
+      now: Date.now(),
+    })
   }
 
   async deployedFlows(): Promise<Map<string, number>> {
     return this.reads.deployedFlows()
+  }
+
+  async deployments(): Promise<Map<string, Deployment>> {
+    return this.reads.deployments()
   }
 
   // --- ingest
@@ -305,6 +326,25 @@ export class SqliteStore implements Store {
 
   replayEvent(run: ReplayRun): Promise<{ status: EventStatus }> {
     return this.writer.write({ op: 'replayEvent', run })
+  }
+
+  // --- reconciliation
+
+  async listUnreconciled(filter: UnreconciledFilter): Promise<Page<UnreconciledEvent>> {
+    return this.reconcileReads.listUnreconciled(filter)
+  }
+
+  async countUnreconciled(olderThan: Date): Promise<Map<string, number>> {
+    return this.reconcileReads.countUnreconciled(olderThan)
+  }
+
+  resumeEvent(eventId: string, resume: { at: string; restart?: EventRestart }): Promise<ResumeOutcome> {
+    const { at, restart } = resume
+    return this.writer.write({ op: 'resumeEvent', eventId, at: toMs(at), ...(restart ? { restart } : {}) })
+  }
+
+  deadLetterEvent(eventId: string, by: { reason: string; by: string; at: string }): Promise<OperatorDeadLetterOutcome> {
+    return this.writer.write({ op: 'deadLetterEvent', eventId, reason: by.reason, by: by.by, at: toMs(by.at) })
   }
 
   /** Lets the writes already made commit, stops the writer, closes the reader. Safe to call twice. */

@@ -4,10 +4,14 @@ import type {
   AcceptedDelivery,
   AcceptResult,
   AuditEntry,
+  CanaryDeployment,
+  EventRestart,
   EventStatus,
   FlowVersionRecord,
+  OperatorDeadLetterOutcome,
   RejectedDelivery,
   ReplayRun,
+  ResumeOutcome,
   RetryPlan,
   Role,
   SecretSummary,
@@ -32,10 +36,12 @@ export type WriteCommand =
       savedBy: string | null
       now: number
     }
-  | { op: 'deployFlow'; flowId: string; version: number; now: number }
+  | { op: 'deployFlow'; flowId: string; version: number; canary?: CanaryDeployment; now: number }
   | { op: 'purgeRawPayloads'; flowId: string; before: number }
   | { op: 'purgeExpiredClaims'; now: number }
   | { op: 'replayEvent'; run: ReplayRun }
+  | { op: 'resumeEvent'; eventId: string; at: number; restart?: EventRestart }
+  | { op: 'deadLetterEvent'; eventId: string; reason: string; by: string; at: number }
   | { op: 'createToken'; token: NewToken; now: number }
   /** Records a token's use (the store sends it at most once a minute per token, and does not wait for it). */
   | { op: 'touchToken'; id: string; now: number }
@@ -58,6 +64,8 @@ export interface WriteResults {
   purgeRawPayloads: number
   purgeExpiredClaims: number
   replayEvent: { status: EventStatus }
+  resumeEvent: ResumeOutcome
+  deadLetterEvent: OperatorDeadLetterOutcome
   createToken: TokenRecord
   touchToken: undefined
   revokeToken: boolean

@@ -12,6 +12,7 @@ import type { FlowDocument } from '../../model/types.ts'
 import type {
   AcceptedDelivery,
   AcceptResult,
+  CanaryDeployment,
   EventStatus,
   FlowVersionRecord,
   RejectedDelivery,
@@ -24,6 +25,7 @@ import type {
 import { VersionConflict } from '../store.ts'
 import { acceptedStatus, replayedStatus, settledStatus } from '../store-status.ts'
 import { prepareAdminWrites } from './admin-writes.ts'
+import { prepareReconcileWrites } from './reconcile-writes.ts'
 import { toIso, toMs, type WorkItemRow, workItemFromRow } from './rows.ts'
 import type { WriteCommand, WriterSettings } from './writer-protocol.ts'
 
@@ -119,9 +121,10 @@ export function prepareWrites(db: Sqlite.Database): RunWrite {
     hasFlowVersion: db.prepare<[string, number], { found: 1 }>(
       'SELECT 1 AS found FROM flow_versions WHERE flow_id = ? AND version = ?',
     ),
-    deploy: db.prepare<[string, number, number]>(`
-      INSERT INTO deployments (flow_id, version, deployed_at) VALUES (?, ?, ?)
-      ON CONFLICT (flow_id) DO UPDATE SET version = excluded.version, deployed_at = excluded.deployed_at`),
+    deploy: db.prepare<[string, number, number, number | null, number | null]>(`
+      INSERT INTO deployments (flow_id, version, deployed_at, canary_version, canary_percent) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (flow_id) DO UPDATE SET version = excluded.version, deployed_at = excluded.deployed_at,
+        canary_version = excluded.canary_version, canary_percent = excluded.canary_percent`),
     replayTarget: db.prepare<[string], { flow_id: string | null; status: EventStatus }>(
       'SELECT flow_id, status FROM events WHERE id = ?',
     ),
@@ -348,9 +351,22 @@ export function prepareWrites(db: Sqlite.Database): RunWrite {
     return { flowId: document.id, version: document.version, document, hash, savedAt: toIso(now), savedBy }
   }
 
-  function deployFlow(flowId: string, version: number, now: number): void {
+  function deployFlow(flowId: string, version: number, canary: CanaryDeployment | undefined, now: number): void {
     if (!statements.hasFlowVersion.get(flowId, version)) throw new Error(`flow ${flowId} has no version ${version}`)
-    statements.deploy.run(flowId, version, now)
+    if (canary) checkCanary(flowId, version, canary)
+    statements.deploy.run(flowId, version, now, canary?.version ?? null, canary?.percent ?? null)
+  }
+
+  /** What PostgreSQL's constraints check there (003_canary.sql), checked here. */
+  function checkCanary(flowId: string, version: number, canary: CanaryDeployment): void {
+    if (!statements.hasFlowVersion.get(flowId, canary.version)) {
+      throw new Error(`flow ${flowId} has no version ${canary.version}`)
+    }
+    if (canary.version === version)
+      throw new Error(`flow ${flowId}: the canary must be another version than ${version}`)
+    if (!Number.isInteger(canary.percent) || canary.percent < 1 || canary.percent > 99) {
+      throw new RangeError(`flow ${flowId}: a canary takes 1 to 99 percent, not ${canary.percent}`)
+    }
   }
 
   /**
@@ -378,6 +394,7 @@ export function prepareWrites(db: Sqlite.Database): RunWrite {
   }
 
   const admin = prepareAdminWrites(db)
+  const reconcile = prepareReconcileWrites(db, { queueWork, addDeadLetters, mergeLineage })
 
   return (command) => {
     switch (command.op) {
@@ -396,13 +413,17 @@ export function prepareWrites(db: Sqlite.Database): RunWrite {
       case 'saveFlowVersion':
         return saveFlowVersion(command.document, command.canonical, command.hash, command.savedBy, command.now)
       case 'deployFlow':
-        return deployFlow(command.flowId, command.version, command.now)
+        return deployFlow(command.flowId, command.version, command.canary, command.now)
       case 'purgeRawPayloads':
         return statements.purgeRawBodies.run(command.flowId, command.before).changes
       case 'purgeExpiredClaims':
         return statements.purgeClaims.run(command.now).changes
       case 'replayEvent':
         return replayEvent(command.run)
+      case 'resumeEvent':
+        return reconcile.resumeEvent(command.eventId, command.at, command.restart)
+      case 'deadLetterEvent':
+        return reconcile.deadLetterEvent(command.eventId, command.reason, command.by, command.at)
       case 'createToken':
         return admin.createToken(command.token, command.now)
       case 'touchToken':
