@@ -49,6 +49,9 @@ export class WriterClient {
     readonly migrationsApplied: string[],
   ) {
     worker.on('message', (message: FromWriter) => this.receive(message))
+    // A reply this thread cannot read (structured clone gave up on it) names no write: every write waiting
+    // then fails rather than waits forever, and the writer stays usable for the next ones.
+    worker.on('messageerror', (error) => this.failWaiting(error))
     worker.on('error', (error) => this.fail(error))
     worker.on('exit', (code) => this.fail(new Error(`the SQLite writer thread exited (code ${code})`)))
     // An idle writer must not keep the process alive; a pending write must.
@@ -143,7 +146,13 @@ export class WriterClient {
 
   private fail(error: Error): void {
     this.broken ??= error
+    this.failWaiting(error)
+  }
+
+  private failWaiting(cause: Error): void {
+    const error = this.broken ?? new Error(`a reply from the SQLite writer could not be read: ${cause.message}`)
     for (const waiting of this.waiting.values()) waiting.reject(error)
     this.waiting.clear()
+    if (!this.closed) this.worker.unref()
   }
 }
