@@ -2,7 +2,8 @@
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react'
 import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react'
 import { Link, useBlocker, useLocation, useNavigate, useParams } from 'react-router'
-import { canonicalJson } from '../../runtime/model/canonical-json.ts'
+import { documentFromFile, flowFileText } from '../../runtime/files/flow-file-format.ts'
+import { nodeKinds } from '../../runtime/nodes/index.ts'
 import { type ApiError, api } from '../api/client.ts'
 import type { FlowDocument, FlowIssue } from '../api/types.ts'
 import { DeployDialog } from '../deploy/deploy-dialog.tsx'
@@ -208,7 +209,8 @@ function FlowEditor({ flowId, reload }: { flowId: string; reload(): void }) {
 
   function exportFile() {
     const doc = useFlowStore.getState().document()
-    const blob = new Blob([canonicalJson(doc)], { type: 'application/json' })
+    // The same file `mapper export` writes, so a download committed to git diffs cleanly against it.
+    const blob = new Blob([flowFileText(doc, nodeKinds)], { type: 'application/json' })
     const url = URL.createObjectURL(blob)
     const link = document.createElement('a')
     link.href = url
@@ -219,7 +221,8 @@ function FlowEditor({ flowId, reload }: { flowId: string; reload(): void }) {
 
   async function importFile(file: File) {
     try {
-      const doc = JSON.parse(await file.text()) as FlowDocument
+      // A file as `mapper export` writes it (expressions as lines) or as the API gives it: both read.
+      const doc = documentFromFile(JSON.parse(await file.text()), nodeKinds) as FlowDocument
       if (!doc || !Array.isArray(doc.nodes) || !Array.isArray(doc.edges)) {
         throw new Error('the file is not a flow document (no nodes and edges)')
       }

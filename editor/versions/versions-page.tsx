@@ -1,8 +1,8 @@
 /** @module /flows/:id/versions/:v — the saved versions of a flow, and what changed between two of them. */
 import { useState } from 'react'
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router'
-import { canonicalJson } from '../../runtime/model/canonical-json.ts'
-import { findNodeKind } from '../../runtime/nodes/index.ts'
+import { flowFileText } from '../../runtime/files/flow-file-format.ts'
+import { findNodeKind, nodeKinds } from '../../runtime/nodes/index.ts'
 import { api } from '../api/client.ts'
 import type { FlowDocument, FlowVersionSummary } from '../api/types.ts'
 import type { DraftState } from '../canvas/flow-editor-page.tsx'
@@ -63,7 +63,7 @@ export function VersionsPage() {
   }
 
   function download(doc: FlowDocument) {
-    const url = URL.createObjectURL(new Blob([canonicalJson(doc)], { type: 'application/json' }))
+    const url = URL.createObjectURL(new Blob([flowFileText(doc, nodeKinds)], { type: 'application/json' }))
     const link = document.createElement('a')
     link.href = url
     link.download = `${doc.id}.v${doc.version}.flow.json`
@@ -175,9 +175,9 @@ export function VersionsPage() {
               <details className="card">
                 <summary>
                   <strong>The document</strong>{' '}
-                  <span className="muted">(canonical JSON, as in flows/{id}.flow.json)</span>
+                  <span className="muted">(as `mapper export` writes flows/{id}.flow.json)</span>
                 </summary>
-                <pre className="json-block tall">{canonicalJson(current)}</pre>
+                <pre className="json-block tall">{flowFileText(current, nodeKinds)}</pre>
               </details>
             </>
           )}
