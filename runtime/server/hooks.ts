@@ -58,6 +58,8 @@ interface Answer {
   recorded?: boolean
   /** What the live stream is told. */
   news?: EventNews
+  /** The version that ran the delivery (while a canary runs, the candidate or the stable one). */
+  flowVersion?: number
 }
 
 export function createHookHandler(deps: HookDeps) {
@@ -93,9 +95,10 @@ export function createHookHandler(deps: HookDeps) {
     res.end(payload)
     const seconds = (performance.now() - started) / 1000
     if (!test) {
-      deps.metrics.received.inc({ flow: flowId, outcome: answer.outcome, status: String(answer.status) })
+      const version = answer.flowVersion === undefined ? {} : { version: String(answer.flowVersion) }
+      deps.metrics.received.inc({ flow: flowId, outcome: answer.outcome, status: String(answer.status), ...version })
       deps.metrics.ackLatency.observe({ flow: flowId }, seconds)
-      deps.figures.recordAnswer(flowId, answer.outcome, seconds * 1000, deps.services.now())
+      deps.figures.recordAnswer(flowId, answer.outcome, seconds * 1000, deps.services.now(), answer.flowVersion)
     }
     const eventId = (answer.body as { eventId?: string }).eventId
     if (answer.news) deps.bus.publish(answer.news)
@@ -104,7 +107,7 @@ export function createHookHandler(deps: HookDeps) {
         requestId,
         eventId,
         flowId,
-        flowVersion: flow?.doc.version,
+        flowVersion: answer.flowVersion ?? flow?.doc.version,
         path,
         status: answer.status,
         outcome: answer.outcome,
@@ -119,12 +122,13 @@ export function createHookHandler(deps: HookDeps) {
 async function receive(
   deps: HookDeps,
   limiter: RateLimiter,
-  flow: CompiledFlow | undefined,
+  routed: CompiledFlow | undefined,
   req: IncomingMessage,
   path: string,
   requestId: string,
   test: boolean,
 ): Promise<Answer> {
+  let flow = routed
   if (!flow) {
     drain(req)
     return { status: 404, body: error('not_found', `no flow is deployed at /hooks/${path}`), outcome: 'not_found' }
@@ -169,6 +173,8 @@ async function receive(
   }
   const rawBody = body.bytes.toString('utf8')
   const headers = flattenHeaders(req.headers)
+  // While a canary runs, what identifies the event decides the version that takes it (canary-split.ts).
+  flow = await deps.registry.versionFor(flow, headers, rawBody)
   const event: EngineEvent = {
     id: newEventId(nowMs),
     receivedAt: new Date(nowMs).toISOString(),
@@ -240,8 +246,11 @@ async function accept(
   } finally {
     deps.claims.release(run.claims, result?.status === 'duplicate' ? undefined : event.id)
   }
+  const version = String(flow.doc.version)
   if (!test) {
-    for (const dead of run.deadLetters) deps.metrics.errors.inc({ flow: flow.doc.id, category: dead.error.category })
+    for (const dead of run.deadLetters) {
+      deps.metrics.errors.inc({ flow: flow.doc.id, category: dead.error.category, version })
+    }
   }
   const news = (status: EventNews['status'], answered: number): EventNews => ({
     type: 'event',
@@ -255,7 +264,14 @@ async function accept(
   if (result.status === 'duplicate') {
     if (!test) deps.metrics.dedupeHits.inc({ flow: flow.doc.id })
     const body = { duplicate: true, eventId: result.duplicateOf }
-    return { status: 200, body, outcome: 'duplicate', recorded: true, news: news('duplicate', 200) }
+    return {
+      status: 200,
+      body,
+      outcome: 'duplicate',
+      recorded: true,
+      news: news('duplicate', 200),
+      flowVersion: flow.doc.version,
+    }
   }
   if (run.work.length > 0) deps.onAccepted(run.work.length)
   if (completed && run.answer && !run.retry) {
@@ -268,6 +284,7 @@ async function accept(
       outcome: 'accepted',
       recorded: true,
       news: news(result.status, answered),
+      flowVersion: flow.doc.version,
     }
   }
   return {
@@ -276,6 +293,7 @@ async function accept(
     outcome: 'accepted',
     recorded: true,
     news: news(result.status, 202),
+    flowVersion: flow.doc.version,
   }
 }
 
@@ -297,6 +315,7 @@ async function reject(
     deps.metrics.errors.inc({
       flow: flow.doc.id,
       category: rejection.code === 'malformed_json' ? 'schema_reject' : rejection.code,
+      version: String(flow.doc.version),
     })
   }
   const news: EventNews = {
@@ -336,7 +355,7 @@ async function reject(
         ? error('invalid_signature', 'the signature is missing, stale or does not match')
         : error(rejection.code, rejection.message)
   const outcome: ReceiveOutcome = rejection.code
-  return { status: rejection.status, body, outcome, recorded: true }
+  return { status: rejection.status, body, outcome, recorded: true, flowVersion: flow.doc.version }
 }
 
 /** Refusals before the flow ran (404, 405, 413, 429, 503, 500) are recorded too: metadata only. */

@@ -20,18 +20,29 @@ export type ReceiveOutcome =
   | 'not_found'
   | 'error'
 
+/**
+ * `version` is the flow version that ran the event, where it is known (not for a refusal before the version
+ * was chosen): while a canary runs, the candidate's figures and the stable version's are told apart by it.
+ */
 export interface RuntimeMetrics {
   registry: Registry
-  received: Counter<'flow' | 'outcome' | 'status'>
+  received: Counter<'flow' | 'outcome' | 'status' | 'version'>
   ackLatency: Histogram<'flow'>
-  processingLatency: Histogram<'flow' | 'status'>
+  processingLatency: Histogram<'flow' | 'status' | 'version'>
   retries: Counter<'flow' | 'node'>
   dedupeHits: Counter<'flow'>
   schemaRejects: Counter<'flow'>
-  errors: Counter<'flow' | 'category'>
+  errors: Counter<'flow' | 'category' | 'version'>
 }
 
-export function createMetrics(queueFigures: () => Promise<QueueFigures>): RuntimeMetrics {
+/**
+ * `unreconciled` reads how many open events per flow are older than the reconciliation threshold (the
+ * store's count, at scrape time); every process on a shared store reports the same figure.
+ */
+export function createMetrics(
+  queueFigures: () => Promise<QueueFigures>,
+  unreconciled: () => Promise<Map<string, number>> = async () => new Map(),
+): RuntimeMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'mapper_' })
   // Queue gauges read the store only when scraped, once per scrape however many gauges ask.
@@ -59,6 +70,19 @@ export function createMetrics(queueFigures: () => Promise<QueueFigures>): Runtim
   )
   queueGauge('mapper_dead_letters', 'Events on the dead-letter list', (f) => f.deadLetters)
   new Gauge({
+    name: 'mapper_unreconciled_events',
+    help: 'Events accepted longer ago than the reconciliation threshold with no terminal state yet, by flow',
+    labelNames: ['flow'],
+    registers: [registry],
+    async collect() {
+      // A store that does not answer shows in mapper_queue_scrape_ok; this keeps its last figures meanwhile.
+      const counts = await unreconciled().catch(() => undefined)
+      if (!counts) return
+      this.reset()
+      for (const [flow, n] of counts) this.set({ flow }, n)
+    },
+  })
+  new Gauge({
     name: 'mapper_queue_scrape_ok',
     help: '1 when the last scrape could read the queue figures',
     registers: [registry],
@@ -75,8 +99,8 @@ export function createMetrics(queueFigures: () => Promise<QueueFigures>): Runtim
     registry,
     received: new Counter({
       name: 'mapper_webhooks_received_total',
-      help: 'Webhook deliveries received, by flow, outcome and answered status',
-      labelNames: ['flow', 'outcome', 'status'],
+      help: 'Webhook deliveries received, by flow, outcome, answered status and the version that ran it',
+      labelNames: ['flow', 'outcome', 'status', 'version'],
       registers: [registry],
     }),
     ackLatency: new Histogram({
@@ -89,7 +113,7 @@ export function createMetrics(queueFigures: () => Promise<QueueFigures>): Runtim
     processingLatency: new Histogram({
       name: 'mapper_processing_latency_seconds',
       help: 'Time from receipt to a terminal state (completed or dead)',
-      labelNames: ['flow', 'status'],
+      labelNames: ['flow', 'status', 'version'],
       buckets: PROCESSING_BUCKETS,
       registers: [registry],
     }),
@@ -114,7 +138,7 @@ export function createMetrics(queueFigures: () => Promise<QueueFigures>): Runtim
     errors: new Counter({
       name: 'mapper_errors_total',
       help: 'Step errors by category',
-      labelNames: ['flow', 'category'],
+      labelNames: ['flow', 'category', 'version'],
       registers: [registry],
     }),
   }

@@ -38,6 +38,12 @@ export interface WindowFigures {
   errorsByCategory: Partial<Record<ErrorCategory, number>>
 }
 
+/** One flow version's figures (while a canary runs, the candidate's beside the stable one's). */
+export interface VersionFigures {
+  version: number
+  windows: WindowFigures[]
+}
+
 export interface MetricsSummary {
   at: string
   flow: string | null
@@ -78,9 +84,16 @@ function emptyBucket(): Bucket {
 export class RecentFigures {
   /** minute → flow → bucket */
   private readonly minutes = new Map<number, Map<string, Bucket>>()
+  /** minute → `flow@version` → bucket: the same figures again, split by the version that ran the event. */
+  private readonly versionMinutes = new Map<number, Map<string, Bucket>>()
 
-  recordAnswer(flow: string, outcome: ReceiveOutcome, ackMs: number, nowMs: number): void {
-    const bucket = this.bucket(flow, nowMs)
+  /** `version`: the version that ran the delivery, when one was chosen (not for a refusal before that). */
+  recordAnswer(flow: string, outcome: ReceiveOutcome, ackMs: number, nowMs: number, version?: number): void {
+    this.countAnswer(this.bucket(flow, nowMs), outcome, ackMs)
+    if (version !== undefined) this.countAnswer(this.versionBucket(flow, version, nowMs), outcome, ackMs)
+  }
+
+  private countAnswer(bucket: Bucket, outcome: ReceiveOutcome, ackMs: number): void {
     bucket.received++
     if (outcome === 'accepted') bucket.accepted++
     else if (outcome === 'duplicate') bucket.duplicates++
@@ -91,19 +104,35 @@ export class RecentFigures {
     else bucket.ackMs[Math.floor(Math.random() * ACK_SAMPLES)] = ackMs
   }
 
-  recordRetry(flow: string, nowMs: number): void {
-    this.bucket(flow, nowMs).retries++
+  recordRetry(flow: string, nowMs: number, version?: number): void {
+    for (const bucket of this.buckets(flow, nowMs, version)) bucket.retries++
   }
 
-  recordError(flow: string, category: ErrorCategory, nowMs: number): void {
-    const bucket = this.bucket(flow, nowMs)
-    bucket.errors[category] = (bucket.errors[category] ?? 0) + 1
+  recordError(flow: string, category: ErrorCategory, nowMs: number, version?: number): void {
+    for (const bucket of this.buckets(flow, nowMs, version))
+      bucket.errors[category] = (bucket.errors[category] ?? 0) + 1
   }
 
-  recordSettled(flow: string, status: 'completed' | 'dead', nowMs: number): void {
-    const bucket = this.bucket(flow, nowMs)
-    if (status === 'completed') bucket.completed++
-    else bucket.dead++
+  recordSettled(flow: string, status: 'completed' | 'dead', nowMs: number, version?: number): void {
+    for (const bucket of this.buckets(flow, nowMs, version)) {
+      if (status === 'completed') bucket.completed++
+      else bucket.dead++
+    }
+  }
+
+  /** A flow's figures per version asked for (zeros for a version that has none yet), in the same windows. */
+  versionSummary(nowMs: number, flow: string, versions: readonly number[]): VersionFigures[] {
+    const current = Math.floor(nowMs / MINUTE_MS)
+    return versions.map((version) => ({
+      version,
+      windows: WINDOWS.map(([name, minutes]) =>
+        this.window(
+          name,
+          this.collectFrom(this.versionMinutes, current - minutes + 1, current, versionKey(flow, version)),
+          minutes,
+        ),
+      ),
+    }))
   }
 
   summary(nowMs: number, flow?: string): MetricsSummary {
@@ -145,8 +174,17 @@ export class RecentFigures {
   }
 
   private collect(from: number, to: number, flow: string | undefined): Bucket {
+    return this.collectFrom(this.minutes, from, to, flow)
+  }
+
+  private collectFrom(
+    minutes: Map<number, Map<string, Bucket>>,
+    from: number,
+    to: number,
+    flow: string | undefined,
+  ): Bucket {
     const total = emptyBucket()
-    for (const [minute, flows] of this.minutes) {
+    for (const [minute, flows] of minutes) {
       if (minute < from || minute > to) continue
       for (const [id, b] of flows) {
         if (flow !== undefined && id !== flow) continue
@@ -168,13 +206,26 @@ export class RecentFigures {
     return total
   }
 
+  private buckets(flow: string, nowMs: number, version: number | undefined): Bucket[] {
+    const flowBucket = this.bucket(flow, nowMs)
+    return version === undefined ? [flowBucket] : [flowBucket, this.versionBucket(flow, version, nowMs)]
+  }
+
+  private versionBucket(flow: string, version: number, nowMs: number): Bucket {
+    return this.bucketIn(this.versionMinutes, versionKey(flow, version), nowMs)
+  }
+
   private bucket(flow: string, nowMs: number): Bucket {
+    return this.bucketIn(this.minutes, flow, nowMs)
+  }
+
+  private bucketIn(minutes: Map<number, Map<string, Bucket>>, flow: string, nowMs: number): Bucket {
     const minute = Math.floor(nowMs / MINUTE_MS)
-    let flows = this.minutes.get(minute)
+    let flows = minutes.get(minute)
     if (!flows) {
       flows = new Map()
-      this.minutes.set(minute, flows)
-      for (const old of this.minutes.keys()) if (old <= minute - KEEP_MINUTES) this.minutes.delete(old)
+      minutes.set(minute, flows)
+      for (const old of minutes.keys()) if (old <= minute - KEEP_MINUTES) minutes.delete(old)
     }
     let bucket = flows.get(flow)
     if (!bucket) {
@@ -183,6 +234,10 @@ export class RecentFigures {
     }
     return bucket
   }
+}
+
+function versionKey(flow: string, version: number): string {
+  return `${flow}@${version}`
 }
 
 function percentile(values: number[], p: number): number | null {

@@ -144,8 +144,9 @@ export class FlowWorker {
         sideEffects: !stored.test,
       })
       const ms = performance.now() - started
-      // Test-marked events are kept apart from the production figures.
+      // Test-marked events are kept apart from the production figures; a canary's are told apart by version.
       const counted = !stored.test
+      const version = String(item.flowVersion)
       if (run.retry) {
         await store.retry(item, {
           steps: run.steps,
@@ -157,7 +158,7 @@ export class FlowWorker {
         })
         if (counted) {
           metrics.retries.inc({ flow: item.flowId, node: run.retry.node })
-          figures.recordRetry(item.flowId, services.now())
+          figures.recordRetry(item.flowId, services.now(), item.flowVersion)
         }
         bus.publish({ type: 'steps', eventId: item.eventId, flowId: item.flowId, steps: run.steps })
         log.warn(
@@ -179,8 +180,8 @@ export class FlowWorker {
       })
       for (const dead of run.deadLetters) {
         if (counted) {
-          metrics.errors.inc({ flow: item.flowId, category: dead.error.category })
-          figures.recordError(item.flowId, dead.error.category, services.now())
+          metrics.errors.inc({ flow: item.flowId, category: dead.error.category, version })
+          figures.recordError(item.flowId, dead.error.category, services.now(), item.flowVersion)
         }
         log.error(
           { deadNode: dead.node, category: dead.error.category, error: dead.error.message },
@@ -192,10 +193,10 @@ export class FlowWorker {
         const status = run.deadLetters.length > 0 ? 'dead' : 'completed'
         if (counted) {
           metrics.processingLatency.observe(
-            { flow: item.flowId, status },
+            { flow: item.flowId, status, version },
             (services.now() - Date.parse(stored.receivedAt)) / 1000,
           )
-          figures.recordSettled(item.flowId, status, services.now())
+          figures.recordSettled(item.flowId, status, services.now(), item.flowVersion)
         }
       } else {
         this.wake()

@@ -60,7 +60,13 @@ describe('the flows API over real HTTP on a real SQLite file', () => {
     it('lists flows with their latest and deployed versions', async () => {
       const flows = await call('GET', '/flows')
       expect(flows.status).toBe(200)
-      expect(flows.body).toContainEqual({ id: 'orders', name: 'Shop orders', version: 1, deployedVersion: 1 })
+      expect(flows.body).toContainEqual({
+        id: 'orders',
+        name: 'Shop orders',
+        version: 1,
+        deployedVersion: 1,
+        canary: null,
+      })
     })
 
     it('answers the latest document, the version list and one version', async () => {
@@ -164,7 +170,7 @@ describe('the flows API over real HTTP on a real SQLite file', () => {
       expect((await call('PUT', '/flows/orders', ordersFlow(next, 'deployed'))).status).toBe(201)
       const deployed = await call('POST', '/flows/orders/deploy', { version: next, reason: 'new label' })
       expect(deployed.status).toBe(200)
-      expect(deployed.body).toEqual({ flowId: 'orders', version: next })
+      expect(deployed.body).toEqual({ flowId: 'orders', version: next, canary: null })
       expect((await call('GET', '/flows')).body).toContainEqual(
         expect.objectContaining({ id: 'orders', deployedVersion: next }),
       )

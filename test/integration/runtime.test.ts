@@ -273,7 +273,9 @@ describe('the runtime over real HTTP and a real SQLite file', () => {
 
   it('exposes Prometheus metrics for received webhooks, ack latency, dedupe hits, schema rejects and the queue', async () => {
     const text = await (await fetch(`${rt.url}/metrics`)).text()
-    expect(text).toMatch(/mapper_webhooks_received_total\{flow="conduit-reports",outcome="accepted",status="202"\} \d+/)
+    expect(text).toMatch(
+      /mapper_webhooks_received_total\{flow="conduit-reports",outcome="accepted",status="202",version="\d+"\} \d+/,
+    )
     expect(text).toContain('mapper_ack_latency_seconds_bucket')
     expect(text).toMatch(/mapper_dedupe_hits_total\{flow="conduit-reports"\} [1-9]/)
     expect(text).toMatch(/mapper_schema_rejects_total\{flow="conduit-reports"\} [1-9]/)

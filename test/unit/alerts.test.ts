@@ -489,7 +489,7 @@ describe('the helpers of this test', () => {
     expect(metrics.size).toBeGreaterThanOrEqual(12)
     expect(metrics.get('mapper_webhooks_received_total')).toEqual({
       type: 'Counter',
-      labels: ['flow', 'outcome', 'status'],
+      labels: ['flow', 'outcome', 'status', 'version'],
     })
     expect(metrics.get('mapper_ack_latency_seconds')).toEqual({ type: 'Histogram', labels: ['flow'] })
     expect(metrics.get('mapper_dead_letters')).toEqual({ type: 'Gauge', labels: [] })

@@ -1,33 +1,22 @@
 /** @module Admin API: flows and their versions — list, read, save a new version, deploy, test run. */
-import { Type } from '@sinclair/typebox'
 import type { Request } from 'express'
 import type { FlowDocument } from '../../model/types.ts'
-import { VersionConflict } from '../../store/store.ts'
-import { bodyChecker } from './body-check.ts'
+import { type CanaryDeployment, type Deployment, VersionConflict } from '../../store/store.ts'
+import { checkDeployBody, deploy, deployBody } from './deploy.ts'
 import type { ApiDeps } from './deps.ts'
-import { REASON_MAX } from './replay.ts'
 import { ApiError, type Caller, defineRoutes } from './route.ts'
 import { compileOrReject, invalidField, isPositiveInteger, testRun, testRunBody } from './test-run.ts'
-
-const deployBody = Type.Object(
-  {
-    version: Type.Integer({ minimum: 1, description: 'the saved version to deploy' }),
-    reason: Type.Optional(Type.String({ maxLength: REASON_MAX, description: 'why, for the audit log' })),
-  },
-  { additionalProperties: false },
-)
-
-const checkDeployBody = bodyChecker<{ version: number; reason?: string }>(deployBody)
 
 export const flowRoutes = defineRoutes([
   {
     method: 'get',
     path: '/flows',
     role: 'viewer',
-    summary: 'Every flow: its latest and its deployed version',
-    responses: { 200: '[{id, name, version, deployedVersion}]' },
+    summary: 'Every flow: its latest and its deployed version, and the canary beside it',
+    responses: { 200: '[{id, name, version, deployedVersion, canary: {version, percent} | null}]' },
     async handler(_req, res, { deps }) {
-      res.json(await deps.store.listFlows())
+      const [flows, deployments] = await Promise.all([deps.store.listFlows(), deps.store.deployments()])
+      res.json(flows.map((flow) => ({ ...flow, canary: deployments.get(flow.id)?.canary ?? null })))
     },
   },
   {
@@ -48,12 +37,15 @@ export const flowRoutes = defineRoutes([
     path: '/flows/:id/versions',
     role: 'viewer',
     summary: 'The saved versions of a flow, newest first',
-    responses: { 200: '[{version, savedAt, savedBy, hash, deployed}]', 404: 'no such flow' },
+    responses: {
+      200: '[{version, savedAt, savedBy, hash, deployed, canary}]: canary {version, percent} on the candidate',
+      404: 'no such flow',
+    },
     async handler(req, res, { deps }) {
       const flowId = param(req, 'id')
-      const [versions, deployed] = await Promise.all([deps.store.listFlowVersions(flowId), deps.store.deployedFlows()])
+      const [versions, deployments] = await Promise.all([deps.store.listFlowVersions(flowId), deps.store.deployments()])
       if (versions.length === 0) throw noFlow(flowId)
-      const deployedVersion = deployed.get(flowId)
+      const deployment = deployments.get(flowId)
       res.json(
         versions
           .map((v) => ({
@@ -61,7 +53,8 @@ export const flowRoutes = defineRoutes([
             savedAt: v.savedAt,
             savedBy: v.savedBy,
             hash: v.hash,
-            deployed: v.version === deployedVersion,
+            deployed: v.version === deployment?.version,
+            canary: canaryOf(deployment, v.version),
           }))
           .sort((a, b) => b.version - a.version),
       )
@@ -72,7 +65,10 @@ export const flowRoutes = defineRoutes([
     path: '/flows/:id/versions/:version',
     role: 'viewer',
     summary: 'One saved version of a flow, with its document',
-    responses: { 200: '{flowId, version, hash, savedAt, savedBy, deployed, document}', 404: 'no such version' },
+    responses: {
+      200: '{flowId, version, hash, savedAt, savedBy, deployed, canary, document}',
+      404: 'no such version',
+    },
     async handler(req, res, { deps }) {
       const flowId = param(req, 'id')
       const version = Number(param(req, 'version'))
@@ -81,12 +77,13 @@ export const flowRoutes = defineRoutes([
           parameter: 'version',
         })
       }
-      const [record, deployed] = await Promise.all([
+      const [record, deployments] = await Promise.all([
         deps.store.getFlowVersion(flowId, version),
-        deps.store.deployedFlows(),
+        deps.store.deployments(),
       ])
       if (!record) throw new ApiError(404, 'not_found', `flow "${flowId}" has no version ${version}`)
-      res.json({ ...record, deployed: deployed.get(flowId) === version })
+      const deployment = deployments.get(flowId)
+      res.json({ ...record, deployed: deployment?.version === version, canary: canaryOf(deployment, version) })
     },
   },
   {
@@ -108,11 +105,17 @@ export const flowRoutes = defineRoutes([
     method: 'post',
     path: '/flows/:id/deploy',
     role: 'operator',
-    summary: 'Makes a saved version take the flow’s new webhooks',
+    summary:
+      'Makes a saved version take the flow’s new webhooks (ending any canary), or with canaryPercent a share of ' +
+      'them beside the deployed version',
     body: deployBody,
-    responses: { 200: '{flowId, version}', 404: 'no such version' },
+    responses: {
+      200: '{flowId, version, canary}: version is the deployed (stable) one',
+      404: 'no such version',
+      409: 'a canary with no deployed version, of the deployed version itself, or on another webhook path',
+    },
     async handler(req, res, { deps, caller }) {
-      res.json(await deployFlow(deps, caller, param(req, 'id'), req.body))
+      res.json(await deploy(deps, caller, param(req, 'id'), checkDeployBody(req.body ?? {})))
     },
   },
   {
@@ -166,24 +169,9 @@ function versionConflict(error: VersionConflict): ApiError {
   return new ApiError(409, 'version_conflict', error.message, { latest: error.latest })
 }
 
-async function deployFlow(deps: ApiDeps, caller: Caller, flowId: string, body: unknown) {
-  const { version, reason } = checkDeployBody(body ?? {})
-  const record = await deps.store.getFlowVersion(flowId, version)
-  if (!record) throw new ApiError(404, 'not_found', `flow "${flowId}" has no version ${version}`)
-  // Compile before deploying: a version that no longer compiles (a schema removed since) is refused here,
-  // not found out by the registry after the switch.
-  compileOrReject(record.document, deps)
-  await deps.store.deployFlow(flowId, version)
-  await deps.registry.refresh()
-  await deps.store.appendAudit({
-    actor: caller.name,
-    action: 'deploy',
-    target: `flow:${flowId}@${version}`,
-    reason: reason ?? null,
-    details: { path: record.document.trigger.path },
-  })
-  deps.logger.info({ flowId, flowVersion: version, actor: caller.name }, 'flow deployed')
-  return { flowId, version }
+/** The canary on the row of its candidate version; null on every other row. */
+function canaryOf(deployment: Deployment | undefined, version: number): CanaryDeployment | null {
+  return deployment?.canary?.version === version ? deployment.canary : null
 }
 
 function noFlow(flowId: string): ApiError {

@@ -2,6 +2,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express'
 import { auditRoutes } from './audit.ts'
 import { authenticate } from './auth.ts'
+import { canaryRoutes } from './canary.ts'
 import { deadLetterRoutes } from './dead-letters.ts'
 import type { ApiDeps } from './deps.ts'
 import { eventRoutes } from './events.ts'
@@ -9,8 +10,8 @@ import { flowRoutes } from './flows.ts'
 import { impactRoutes } from './impact.ts'
 import { meRoutes } from './me.ts'
 import { metricsSummaryRoutes } from './metrics-summary.ts'
-import { openLineageRoutes } from './openlineage.ts'
 import { openApiDocument } from './openapi.ts'
+import { openLineageRoutes } from './openlineage.ts'
 import { ApiError, type RouteSpec, roleAtLeast } from './route.ts'
 import { secretRoutes } from './secrets.ts'
 import { streamRoutes } from './stream.ts'
@@ -19,6 +20,7 @@ import { tokenRoutes } from './tokens.ts'
 /** Every admin route, in the order OpenAPI lists them. */
 export const apiRoutes: readonly RouteSpec[] = [
   ...flowRoutes,
+  ...canaryRoutes,
   ...impactRoutes,
   ...openLineageRoutes,
   ...eventRoutes,
