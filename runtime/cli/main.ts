@@ -8,6 +8,7 @@ import { impactCommand } from './impact.ts'
 import { importCommand } from './import.ts'
 import { lineageCommand } from './lineage.ts'
 import { purgeCommand } from './purge.ts'
+import { reconcileCommand } from './reconcile.ts'
 import { replayCommand } from './replay.ts'
 import { restoreCommand } from './restore.ts'
 import { secretCommand } from './secret.ts'
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   program.addCommand(tokenCommand())
   program.addCommand(secretCommand())
   program.addCommand(replayCommand())
+  program.addCommand(reconcileCommand())
   program.addCommand(purgeCommand())
   program.addCommand(backupCommand())
   program.addCommand(restoreCommand())

@@ -7,6 +7,7 @@
  */
 import { InvalidArgumentError, Option } from 'commander'
 import { DEFAULT_QUEUE_HIGH_WATER } from '../server/runtime.ts'
+import { DEFAULT_RECONCILE_AFTER_MS } from '../server/unreconciled-count.ts'
 import { DEFAULT_LEASE_MS } from '../worker/flow-worker.ts'
 
 /** What `mapper serve` runs with, once flags, environment and defaults are resolved. */
@@ -22,6 +23,7 @@ export interface ServeConfig {
   drainDelayMs: number
   queueHighWater: number
   leaseMs: number
+  reconcileAfterMs: number
   workers: boolean
   vars: Record<string, string>
   logLevel: string
@@ -137,6 +139,15 @@ export const SERVE_SETTINGS: { readonly [K in keyof ServeConfig]: ServeSetting<S
     env: 'MAPPER_LEASE_MS',
     default: DEFAULT_LEASE_MS,
     description: "how long a worker holds a work item; a crashed process's items are taken again after it",
+    parse: integer(1),
+  },
+  reconcileAfterMs: {
+    flag: '--reconcile-after-ms <n>',
+    env: 'MAPPER_RECONCILE_AFTER_MS',
+    default: DEFAULT_RECONCILE_AFTER_MS,
+    description:
+      'an event accepted this long ago with no terminal state is unreconciled: listed by `mapper reconcile` and ' +
+      'counted by `mapper_unreconciled_events`; keep it above the longest retry schedule of your flows',
     parse: integer(1),
   },
   workers: {

@@ -96,6 +96,7 @@ async function serve(config: ServeConfig): Promise<void> {
     workers: config.workers,
     queueHighWater: config.queueHighWater,
     leaseMs: config.leaseMs,
+    reconcileAfterMs: config.reconcileAfterMs,
     ...(tls ? { tls } : {}),
   })
   printBanner(runtime)

@@ -26,6 +26,7 @@ import { PendingClaims } from './pending-claims.ts'
 import { RecentFigures } from './recent-figures.ts'
 import { RetentionJob } from './retention-job.ts'
 import { followStoreNews } from './store-news.ts'
+import { DEFAULT_RECONCILE_AFTER_MS, unreconciledCounts } from './unreconciled-count.ts'
 
 export const DEFAULT_QUEUE_HIGH_WATER = 100_000
 const SHUTDOWN_GRACE_MS = 5_000
@@ -54,6 +55,8 @@ export interface RuntimeOptions {
   now?: () => number
   /** Serve HTTPS (TLS 1.2 and 1.3 only) with this PEM certificate chain and key, instead of plain HTTP. */
   tls?: TlsFiles
+  /** An open event this old (ms) is unreconciled; DEFAULT_RECONCILE_AFTER_MS when absent. */
+  reconcileAfterMs?: number
 }
 
 export interface TlsFiles {
@@ -125,11 +128,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     fetch: (request) => http.fetch(request),
   }
   let queueDepth = 0
-  const metrics = createMetrics(async () => {
-    const figures = await store.queueFigures(new Date(now()))
-    queueDepth = figures.pending
-    return figures
-  })
+  const reconcileAfterMs = options.reconcileAfterMs ?? DEFAULT_RECONCILE_AFTER_MS
+  const metrics = createMetrics(
+    async () => {
+      const figures = await store.queueFigures(new Date(now()))
+      queueDepth = figures.pending
+      return figures
+    },
+    unreconciledCounts({ store, registry, afterMs: reconcileAfterMs, now }),
+  )
   const worker = new FlowWorker(
     { store, registry, services, metrics, figures, bus, logger },
     {
@@ -182,6 +189,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     logger,
     now,
     onQueued: () => worker.wake(),
+    reconcileAfterMs,
   })
   const admin = createAdminApp({
     store,

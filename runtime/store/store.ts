@@ -445,7 +445,7 @@ export interface Store {
   countUnreconciled(olderThan: Date): Promise<Map<string, number>>
   /**
    * One transaction. An open event with pending work: that work becomes due at `at`, and a lease still held
-   * on it is given up (its holder's late answer is then ignored, as after an expired lease). An open event
+   * on it is given up, as if it had expired (the item runs again: effects are at least once). An open event
    * with none: `restart` is queued (the caller ran the guard phase again); without `restart` nothing changes.
    */
   resumeEvent(eventId: string, resume: { at: string; restart?: EventRestart }): Promise<ResumeOutcome>

@@ -25,4 +25,6 @@ export interface ApiDeps {
   now(): number
   /** New work was queued (replay): wake the workers. */
   onQueued(): void
+  /** An open event this old (ms) is unreconciled; DEFAULT_RECONCILE_AFTER_MS when absent. */
+  reconcileAfterMs?: number
 }

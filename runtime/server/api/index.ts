@@ -12,6 +12,7 @@ import { meRoutes } from './me.ts'
 import { metricsSummaryRoutes } from './metrics-summary.ts'
 import { openApiDocument } from './openapi.ts'
 import { openLineageRoutes } from './openlineage.ts'
+import { reconcileRoutes } from './reconcile.ts'
 import { ApiError, type RouteSpec, roleAtLeast } from './route.ts'
 import { secretRoutes } from './secrets.ts'
 import { streamRoutes } from './stream.ts'
@@ -25,6 +26,7 @@ export const apiRoutes: readonly RouteSpec[] = [
   ...openLineageRoutes,
   ...eventRoutes,
   ...deadLetterRoutes,
+  ...reconcileRoutes,
   ...streamRoutes,
   ...metricsSummaryRoutes,
   ...secretRoutes,
