@@ -1,6 +1,7 @@
 /** @module The typed admin API client: one function per route of SPEC §6, errors as `ApiError`. */
 import type {
   ApiErrorBody,
+  DeployAnswer,
   EventDetail,
   EventStatus,
   FlowDocument,
@@ -10,6 +11,8 @@ import type {
   Me,
   MetricsSummary,
   Page,
+  ReconcileAction,
+  ReconcileResult,
   ReplayPreview,
   ReplayRequest,
   ReplayResult,
@@ -18,6 +21,7 @@ import type {
   StoredEvent,
   TestRunRequest,
   TestRunResult,
+  UnreconciledList,
 } from './types.ts'
 
 /** An answer other than 2xx, with the API's error code, message and details. */
@@ -134,7 +138,16 @@ export const api = {
       ),
     ),
   saveFlow: (doc: FlowDocument) => request<unknown>('PUT', `/flows/${enc(doc.id)}`, doc),
-  deployFlow: (id: string, version: number) => request<unknown>('POST', `/flows/${enc(id)}/deploy`, { version }),
+  /** With `canaryPercent`, `version` takes that share of new events beside the deployed version. */
+  deployFlow: (id: string, version: number, canaryPercent?: number) =>
+    request<DeployAnswer>('POST', `/flows/${enc(id)}/deploy`, {
+      version,
+      ...(canaryPercent === undefined ? {} : { canaryPercent }),
+    }),
+  promoteCanary: (id: string, reason?: string) =>
+    request<DeployAnswer>('POST', `/flows/${enc(id)}/canary/promote`, reason ? { reason } : {}),
+  rollbackCanary: (id: string, reason?: string) =>
+    request<DeployAnswer>('POST', `/flows/${enc(id)}/canary/rollback`, reason ? { reason } : {}),
   testFlow: (id: string, body: TestRunRequest) => request<TestRunResult>('POST', `/flows/${enc(id)}/test`, body),
 
   listEvents: (filter: { flow?: string; status?: EventStatus | ''; limit?: number; cursor?: string | null }) =>
@@ -148,6 +161,11 @@ export const api = {
     request<Page<StoredDeadLetter>>('GET', `/dead-letters${query(filter)}`),
   replayDeadLetters: (body: { ids?: string[]; flow?: string; reason?: string; preview?: boolean; version?: number }) =>
     request<unknown>('POST', '/dead-letters/replay', body),
+
+  listUnreconciled: (filter: { flow?: string; limit?: number }, signal?: AbortSignal) =>
+    request<UnreconciledList>('GET', `/reconcile${query(filter)}`, undefined, signal),
+  reconcileEvent: (id: string, action: ReconcileAction, reason: string) =>
+    request<ReconcileResult>('POST', `/reconcile/${enc(id)}`, { action, reason }),
 
   metricsSummary: (flow?: string, signal?: AbortSignal) =>
     request<MetricsSummary>('GET', `/metrics/summary${query({ flow })}`, undefined, signal),

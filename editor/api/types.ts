@@ -3,14 +3,22 @@ import type { Step } from '../../runtime/engine/types.ts'
 import type { FlowIssue } from '../../runtime/model/graph-checks.ts'
 import type { Lineage, OutboundRequest } from '../../runtime/model/node-kind.ts'
 import type { FlowDocument } from '../../runtime/model/types.ts'
+import type { DeployAnswer } from '../../runtime/server/api/deploy.ts'
 import type { Attempt } from '../../runtime/server/api/events.ts'
+import type { CanarySummary } from '../../runtime/server/api/metrics-summary.ts'
+import type {
+  ReconcileAction,
+  ReconcileResult,
+  UnreconciledItem,
+  UnreconciledList,
+} from '../../runtime/server/api/reconcile.ts'
 import type { ReplayChanges, ReplayPreview, ReplayResult, RunPath } from '../../runtime/server/api/replay.ts'
 import type { DryRun } from '../../runtime/server/api/test-run.ts'
 import type { MetricsSummary as FiguresSummary, WindowFigures } from '../../runtime/server/recent-figures.ts'
 import type {
   AuditEntry,
+  CanaryDeployment,
   EventStatus,
-  FlowSummary,
   FlowVersionRecord,
   Page,
   QueueFigures,
@@ -19,17 +27,22 @@ import type {
   StoredDeadLetter,
   StoredEvent,
   EventDetail as StoredEventDetail,
+  FlowSummary as StoredFlowSummary,
 } from '../../runtime/store/store.ts'
 
 export type {
   Attempt,
   AuditEntry,
+  CanaryDeployment,
+  CanarySummary,
+  DeployAnswer,
   EventStatus,
   FlowDocument,
   FlowIssue,
-  FlowSummary,
   Lineage,
   Page,
+  ReconcileAction,
+  ReconcileResult,
   ReplayChanges,
   ReplayPreview,
   ReplayResult,
@@ -39,8 +52,13 @@ export type {
   Step,
   StoredDeadLetter,
   StoredEvent,
+  UnreconciledItem,
+  UnreconciledList,
   WindowFigures,
 }
+
+/** GET /api/flows: a flow with its latest and deployed versions, and the canary beside the deployed one. */
+export type FlowSummary = StoredFlowSummary & { canary?: CanaryDeployment | null }
 
 export const EVENT_STATUSES: readonly EventStatus[] = [
   'accepted',
@@ -57,8 +75,8 @@ export type EventDetail = StoredEventDetail & {
   runs?: Array<{ run: number; version: number | null; at: string; by: string | null; path: RunPath }>
 }
 
-/** GET /api/metrics/summary: the recent figures and the queue now. */
-export type MetricsSummary = FiguresSummary & { queue?: QueueFigures }
+/** GET /api/metrics/summary: the recent figures and the queue now; with ?flow= while a canary runs, per version. */
+export type MetricsSummary = FiguresSummary & { queue?: QueueFigures } & Partial<CanarySummary>
 
 /** GET /api/me */
 export interface Me {
@@ -67,7 +85,11 @@ export interface Me {
 }
 
 /** One row of GET /api/flows/:id/versions. */
-export type FlowVersionSummary = Omit<FlowVersionRecord, 'document'> & { deployed?: boolean }
+export type FlowVersionSummary = Omit<FlowVersionRecord, 'document'> & {
+  deployed?: boolean
+  /** Set on the version a running canary deploys. */
+  canary?: CanaryDeployment | null
+}
 
 /** A step of a test run: the engine's step record (the http request it would have sent included). */
 export type TestStep = Step & { request?: OutboundRequest }

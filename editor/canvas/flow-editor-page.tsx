@@ -6,6 +6,7 @@ import { documentFromFile, flowFileText } from '../../runtime/files/flow-file-fo
 import { nodeKinds } from '../../runtime/nodes/index.ts'
 import { type ApiError, api } from '../api/client.ts'
 import type { FlowDocument, FlowIssue } from '../api/types.ts'
+import { CanaryBanner } from '../deploy/canary-banner.tsx'
 import { DeployDialog } from '../deploy/deploy-dialog.tsx'
 import { Inspector } from '../inspector/inspector.tsx'
 import { ErrorState, Loading } from '../shell/states.tsx'
@@ -109,6 +110,8 @@ function FlowEditor({ flowId, reload }: { flowId: string; reload(): void }) {
   const [saving, setSaving] = useState(false)
   const [deploying, setDeploying] = useState(false)
   const [deployDialog, setDeployDialog] = useState(false)
+  /** Bumped by every deploy from here, so the canary banner reads the flow again. */
+  const [canaryKey, setCanaryKey] = useState(0)
   const [conflict, setConflict] = useState<Conflict | null>(null)
   const [secretNames, setSecretNames] = useState<string[] | null>(null)
   const [mappingNode, setMappingNode] = useState<string | null>(null)
@@ -362,6 +365,12 @@ function FlowEditor({ flowId, reload }: { flowId: string; reload(): void }) {
           )}
         </div>
       </div>
+      <CanaryBanner
+        flowId={flowId}
+        refreshKey={canaryKey}
+        canAct={canDeploy}
+        onPromoted={(version) => useFlowStore.getState().setDeployed(version)}
+      />
       <div className={`editor-body${readOnly ? ' read-only' : ''}`}>
         {!readOnly && <Palette />}
         <FlowCanvas readOnly={readOnly} />
@@ -396,8 +405,9 @@ function FlowEditor({ flowId, reload }: { flowId: string; reload(): void }) {
           flowId={flowId}
           version={latestVersion}
           deployedVersion={deployedVersion}
-          onDeployed={(version) => {
-            useFlowStore.getState().setDeployed(version)
+          onDeployed={(version, canary) => {
+            if (!canary) useFlowStore.getState().setDeployed(version)
+            setCanaryKey((key) => key + 1)
             setDeployDialog(false)
           }}
           onClose={() => setDeployDialog(false)}

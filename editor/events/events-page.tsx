@@ -12,6 +12,7 @@ import {
 import { formatBytes, formatTime, pageTitle, StatusPill } from '../shell/format.tsx'
 import { EmptyState, ErrorState, Loading } from '../shell/states.tsx'
 import { useResource } from '../shell/use-resource.ts'
+import { UnreconciledSection } from './unreconciled-section.tsx'
 import { useEventStream } from './use-event-stream.ts'
 
 const PAGE_SIZE = 50
@@ -166,6 +167,7 @@ export function EventsPage() {
           </label>
         </div>
       </div>
+      <UnreconciledSection flow={flow} />
       {first.error && <ErrorState error={first.error} retry={first.reload} />}
       {first.loading && rows.length === 0 && !first.error && <Loading what="events" />}
       {!first.loading && !first.error && rows.length === 0 && (

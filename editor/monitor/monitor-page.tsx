@@ -7,6 +7,7 @@ import { formatTime, pageTitle } from '../shell/format.tsx'
 import { ErrorState, Loading } from '../shell/states.tsx'
 import { useResource } from '../shell/use-resource.ts'
 import { Chart } from './svg-chart.tsx'
+import { VersionFigures } from './version-figures.tsx'
 
 const REFRESH_MS = 10_000
 
@@ -84,6 +85,7 @@ function Figures({ summary }: { summary: MetricsSummary }) {
           </section>
         )}
       </div>
+      {summary.canary && summary.versions && <VersionFigures canary={summary.canary} versions={summary.versions} />}
       <div className="charts">
         <section className="card">
           <Chart

@@ -80,6 +80,7 @@ export function VersionsPage() {
           </Link>
           <span className="muted">/</span> Version {version}
           {listed?.deployed && <span className="pill pill-ok">deployed</span>}
+          {listed?.canary && <span className="pill pill-pending">canary {listed.canary.percent} %</span>}
         </h1>
         {current && (
           <div className="button-row">
@@ -193,6 +194,7 @@ function VersionRow({ flowId, summary, current }: { flowId: string; summary: Flo
       <Link to={`/flows/${flowId}/versions/${summary.version}`}>
         <strong>v{summary.version}</strong>
         {summary.deployed && <span className="pill pill-ok">deployed</span>}
+        {summary.canary && <span className="pill pill-pending">canary {summary.canary.percent} %</span>}
         <span className="muted small">
           {new Date(summary.savedAt).toLocaleString()}
           {summary.savedBy ? ` · ${summary.savedBy}` : ''}
