@@ -5,22 +5,9 @@
  * milliseconds, exactly as the SQLite store does. Raw bodies and dedupe keys are bytea holding UTF-8.
  */
 import type { Step, WorkStart } from '../../engine/types.ts'
-import type { Lineage } from '../../model/node-kind.ts'
-import type { StepErrorInfo } from '../../model/step-error.ts'
-import type { FlowDocument } from '../../model/types.ts'
-import type {
-  AuditEntry,
-  EventStatus,
-  FlowVersionRecord,
-  Role,
-  SecretSummary,
-  StoredDeadLetter,
-  StoredEvent,
-  StoredSecretValue,
-  TokenRecord,
-  WorkEvent,
-  WorkItem,
-} from '../store.ts'
+import type * as Shared from '../row-readers.ts'
+import { type LineageRow, lineageFromRows, rowReaders } from '../row-readers.ts'
+import type { EventStatus, StoredEvent, WorkEvent, WorkItem } from '../store.ts'
 
 /** An ISO time as stored; a time that does not parse is a caller's bug and must not reach the database. */
 export function toDate(iso: string): Date {
@@ -31,10 +18,6 @@ export function toDate(iso: string): Date {
 
 export function toIso(date: Date): string {
   return date.toISOString()
-}
-
-function toIsoOrNull(date: Date | null): string | null {
-  return date === null ? null : date.toISOString()
 }
 
 /** Text a sender chose byte for byte, as bytea (text columns cannot hold U+0000). */
@@ -82,17 +65,6 @@ export function eventFromRow(row: EventRow): StoredEvent {
   }
 }
 
-export interface LineageRow {
-  node: string
-  lineage: string
-}
-
-export function lineageFromRows(rows: LineageRow[]): Record<string, Lineage> {
-  const lineage: Record<string, Lineage> = {}
-  for (const row of rows) lineage[row.node] = JSON.parse(row.lineage) as Lineage
-  return lineage
-}
-
 export function stepFromText(step: string): Step {
   return JSON.parse(step) as Step
 }
@@ -138,134 +110,21 @@ export function workItemFromRow(row: WorkItemRow): WorkItem {
   return { ...item, event }
 }
 
-export interface DeadLetterRow {
-  id: string
-  event_id: string
-  flow_id: string
-  flow_version: number
-  node: string
-  error: string
-  message: string
-  created_at: Date
-  replayed_at: Date | null
-}
-
-export function deadLetterFromRow(row: DeadLetterRow): StoredDeadLetter {
-  return {
-    id: row.id,
-    eventId: row.event_id,
-    flowId: row.flow_id,
-    flowVersion: row.flow_version,
-    node: row.node,
-    error: JSON.parse(row.error) as StepErrorInfo,
-    message: JSON.parse(row.message) as WorkStart['message'],
-    createdAt: toIso(row.created_at),
-    replayedAt: toIsoOrNull(row.replayed_at),
-  }
-}
-
-export interface FlowVersionRow {
-  flow_id: string
-  version: number
-  hash: string
-  saved_at: Date
-  saved_by: string | null
-}
-
-export function flowVersionFromRow(row: FlowVersionRow): Omit<FlowVersionRecord, 'document'> {
-  return {
-    flowId: row.flow_id,
-    version: row.version,
-    hash: row.hash,
-    savedAt: toIso(row.saved_at),
-    savedBy: row.saved_by,
-  }
-}
-
-export function flowVersionWithDocument(row: FlowVersionRow & { document: string }): FlowVersionRecord {
-  return { ...flowVersionFromRow(row), document: JSON.parse(row.document) as FlowDocument }
-}
-
-export interface TokenRow {
-  id: string
-  name: string
-  role: Role
-  created_at: Date
-  created_by: string | null
-  revoked_at: Date | null
-  last_used_at: Date | null
-}
-
-/** A token as the store lists it: never with its hash. */
-export function tokenFromRow(row: TokenRow): TokenRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    role: row.role,
-    createdAt: toIso(row.created_at),
-    createdBy: row.created_by,
-    revokedAt: toIsoOrNull(row.revoked_at),
-    lastUsedAt: toIsoOrNull(row.last_used_at),
-  }
-}
-
-export interface SecretValueRow {
-  ciphertext: string
-  fingerprint: string
-  set_at: Date
-  valid_until: Date | null
-}
-
-export function secretValueFromRow(row: SecretValueRow): StoredSecretValue {
-  return {
-    ciphertext: row.ciphertext,
-    fingerprint: row.fingerprint,
-    setAt: toIso(row.set_at),
-    validUntil: toIsoOrNull(row.valid_until),
-  }
-}
-
-/** A secret's current value joined with the value its last rotation replaced, when that one is still valid. */
-export interface SecretSummaryRow {
-  name: string
-  fingerprint: string
-  set_at: Date
-  set_by: string | null
-  previous_fingerprint: string | null
-  previous_valid_until: Date | null
-}
-
-export function secretSummaryFromRow(row: SecretSummaryRow): SecretSummary {
-  return {
-    name: row.name,
-    fingerprint: row.fingerprint,
-    updatedAt: toIso(row.set_at),
-    updatedBy: row.set_by,
-    previous:
-      row.previous_fingerprint === null || row.previous_valid_until === null
-        ? null
-        : { fingerprint: row.previous_fingerprint, validUntil: toIso(row.previous_valid_until) },
-  }
-}
-
-export interface AuditRow {
-  id: string
-  at: Date
-  actor: string
-  action: string
-  target: string
-  reason: string | null
-  details: string
-}
-
-export function auditFromRow(row: AuditRow): AuditEntry {
-  return {
-    id: row.id,
-    at: toIso(row.at),
-    actor: row.actor,
-    action: row.action,
-    target: row.target,
-    reason: row.reason,
-    details: JSON.parse(row.details) as unknown,
-  }
-}
+const readers = rowReaders(toIso)
+export const {
+  deadLetterFromRow,
+  flowVersionFromRow,
+  flowVersionWithDocument,
+  tokenFromRow,
+  secretValueFromRow,
+  secretSummaryFromRow,
+  auditFromRow,
+} = readers
+export { lineageFromRows }
+export type DeadLetterRow = Shared.DeadLetterRow<Date>
+export type FlowVersionRow = Shared.FlowVersionRow<Date>
+export type TokenRow = Shared.TokenRow<Date>
+export type SecretValueRow = Shared.SecretValueRow<Date>
+export type SecretSummaryRow = Shared.SecretSummaryRow<Date>
+export type AuditRow = Shared.AuditRow<Date>
+export type { LineageRow }
