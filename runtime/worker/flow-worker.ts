@@ -17,6 +17,8 @@ export const DEFAULT_WORKER_CONCURRENCY = 32
 const LEASE_GATHER_MS = 2
 /** An idle worker looks at the queue at least this often, for work another process queued. */
 const IDLE_POLL_MS = 1_000
+/** How often one process lets a work item fail outside any node before it dead-letters it. */
+export const MAX_UNEXPECTED_FAILURES = 3
 
 export interface WorkerOptions {
   owner: string
@@ -31,6 +33,8 @@ export class FlowWorker {
   private loop: Promise<void> | undefined
   private readonly leaseMs: number
   private readonly concurrency: number
+  /** Items that failed outside any node in this process, by id: see failedUnexpectedly. */
+  private readonly unexpectedFailures = new Map<string, number>()
 
   constructor(
     private readonly deps: {
@@ -203,8 +207,44 @@ export class FlowWorker {
       }
       log.info({ attempt: item.attempt, steps: run.steps.length, queued: run.work.length, ms }, 'work done')
     } catch (error) {
-      // A bug or a vanished flow version: keep the item, try again after the lease, and say so loudly.
-      log.error({ err: error }, 'work item failed unexpectedly; it will be retried when its lease expires')
+      await this.failedUnexpectedly(item, error, log)
+    }
+  }
+
+  /**
+   * A bug or a vanished flow version, not a node's error: the item stays leased and is tried again when its
+   * lease expires. An item that keeps failing so would never settle, so after a few failures here it becomes
+   * a dead letter (replayable once the cause is fixed) instead of holding its event in `processing` forever.
+   */
+  private async failedUnexpectedly(item: WorkItem, error: unknown, log: Logger): Promise<void> {
+    const failures = (this.unexpectedFailures.get(item.id) ?? 0) + 1
+    this.unexpectedFailures.set(item.id, failures)
+    if (failures < MAX_UNEXPECTED_FAILURES) {
+      log.error({ err: error, failures }, 'work item failed unexpectedly; it will be retried when its lease expires')
+      return
+    }
+    this.unexpectedFailures.delete(item.id)
+    const message = error instanceof Error ? error.message : String(error)
+    try {
+      await this.deps.store.complete(item, {
+        steps: [],
+        next: [],
+        lineage: {},
+        deadLetters: [
+          {
+            node: item.node,
+            error: {
+              category: 'non_retriable',
+              message: `the runtime failed on this item ${failures} times: ${message}`,
+              details: { unexpected: true },
+            },
+            message: item.message,
+          },
+        ],
+      })
+      log.error({ err: error, failures }, 'work item failed unexpectedly again: moved to the dead letters')
+    } catch (storeError) {
+      log.error({ err: storeError, cause: message }, 'work item failed unexpectedly and could not be dead-lettered')
     }
   }
 }
