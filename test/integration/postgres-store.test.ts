@@ -161,6 +161,66 @@ describe.skipIf(!available)('postgres', () => {
       await expect(openStore('mysql://root:hunter2@db/mapper', '/nonexistent')).rejects.toThrow(/--store mysql:/)
       await expect(openStore('mysql://root:hunter2@db/mapper', '/nonexistent')).rejects.not.toThrow(/hunter2/)
     })
+
+    it('accepts a delivery with one claim in one round trip, and one finding its key held in a transaction that keeps no work', async () => {
+      const sent: string[] = []
+      const query = pg.Client.prototype.query
+      const spy = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args) {
+        const [config] = args as unknown as [string | pg.QueryConfig]
+        sent.push(typeof config === 'string' ? config : (config.name ?? config.text))
+        return (query as (...a: unknown[]) => unknown).apply(this, args) as never
+      })
+      try {
+        const expires = Date.now() + DAY
+        const first = delivery({ claims: [claim('ord_rt', expires)], work: [workStart('map')] })
+        expect(await context.store.accept(first)).toEqual({ status: 'accepted', eventId: first.eventId })
+        expect(sent).toHaveLength(1)
+        expect(await context.store.accept(delivery({ work: [workStart('map')] }))).toMatchObject({ status: 'accepted' })
+        expect(sent).toHaveLength(2)
+
+        sent.length = 0
+        // A second delivery of the key that got past the engine's lookup (another process, at the same time).
+        const second = delivery({ claims: [claim('ord_rt', expires)], work: [workStart('map')] })
+        const result = await context.store.accept(second)
+        expect(result).toEqual({ status: 'duplicate', eventId: second.eventId, duplicateOf: first.eventId })
+        expect(sent[0]).toBe(sent.at(-2))
+        expect(sent.slice(1, 3)).toEqual(['BEGIN', expect.stringContaining('INSERT INTO dedupe_claims')])
+        expect(sent.at(-1)).toBe('COMMIT')
+      } finally {
+        spy.mockRestore()
+      }
+      const rows = await context.query<{ id: string; status: string; duplicate_of: string | null; work: number }>(
+        `SELECT id, status, duplicate_of, (SELECT count(*)::int FROM work_items w WHERE w.event_id = e.id) AS work
+         FROM events e ORDER BY received_at, id`,
+      )
+      expect(rows.filter((row) => row.status === 'duplicate')).toEqual([
+        expect.objectContaining({ status: 'duplicate', work: 0 }),
+      ])
+      expect(rows.filter((row) => row.work === 1)).toHaveLength(2)
+    })
+
+    it('keeps nothing of a one-statement accept that fails: no claim, no work, no news', async () => {
+      const store = await context.open({ workNewsIntervalMs: 0 })
+      const heard: StoreNews[] = []
+      store.subscribe((news) => heard.push(news))
+      await store.listening()
+      // What a new listener may have missed comes first.
+      await vi.waitFor(() => expect(heard).toContainEqual({ kind: 'work' }), { timeout: SECOND })
+      heard.length = 0
+      const first = delivery({ work: [workStart('map')] })
+      await store.accept(first)
+      await vi.waitFor(() => expect(heard).toEqual([{ kind: 'work' }]), { timeout: SECOND })
+      heard.length = 0
+      // The same event id again: its event row cannot be written, so the claim beside it must not stay either.
+      const again = { ...first, claims: [claim('ord_failed', Date.now() + DAY)], work: [workStart('crm')] }
+      await expect(store.accept(again)).rejects.toThrow(/duplicate key/)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect(heard).toEqual([])
+      expect(await store.findClaim('orders/dedupe', 'ord_failed', new Date())).toBeUndefined()
+      expect((await store.queueFigures(new Date(Date.now() + MINUTE))).pending).toBe(1)
+      // The connection that failed is still good for the next delivery.
+      for (let i = 0; i < 12; i++) await store.accept(delivery())
+    })
   })
 
   describe('postgres shared by several processes', () => {

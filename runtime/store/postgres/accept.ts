@@ -5,14 +5,18 @@
  * there has expired (or is this event's own), so of many processes accepting one key at once exactly one
  * takes it: the others wait on the key's row, then find it held. A delivery that finds a key held by
  * another event is kept as that event's duplicate, and none of its claims, work or dead letters are kept.
+ *
+ * A delivery with at most one claim (nearly all) is one statement in autocommit, one round trip: it takes
+ * the claim and writes the rest only if it did (accept-statement.ts). Several claims, or one found held, take
+ * the longer path: a transaction that takes each claim under a savepoint, then writes in one statement.
  */
 import type pg from 'pg'
-import type { DedupeClaim } from '../../engine/types.ts'
 import type { AcceptedDelivery, AcceptResult, EventStatus, RejectedDelivery } from '../store.ts'
 import { acceptedStatus } from '../store-status.ts'
-import { addDeadLetters, appendSteps, mergeLineage, queueWork } from './event-writes.ts'
+import { type OrderedClaim, orderedClaims, WORK_NEWS, workNewsDue, writeDelivery } from './accept-statement.ts'
+import { soleStatement } from './connection.ts'
 import type { WorkNews } from './news.ts'
-import { toBytes, toDate } from './rows.ts'
+import { toDate } from './rows.ts'
 
 export async function accept(
   client: pg.PoolClient,
@@ -22,32 +26,21 @@ export async function accept(
   // The delivery's own clock decides which claims have expired and when its work is due, so a store
   // under an engine with a fixed clock behaves as it would in real time.
   const receivedAt = toDate(delivery.receivedAt)
-  const holder = await takeClaims(client, delivery.claims, delivery.eventId, receivedAt)
-  const duplicateOf = delivery.duplicateOf ?? holder
-  const status = holder === undefined ? acceptedStatus(delivery) : 'duplicate'
-  await insertEvent(client, {
-    id: delivery.eventId,
-    requestId: delivery.requestId,
-    flowId: delivery.flowId,
-    flowVersion: delivery.flowVersion,
-    path: delivery.path,
-    status,
-    receivedAt,
-    headers: JSON.stringify(delivery.headers),
-    rawBody: toBytes(delivery.rawBody),
-    sizeBytes: Buffer.byteLength(delivery.rawBody, 'utf8'),
-    duplicateOf: duplicateOf ?? null,
-    test: delivery.test === true,
-    rejection: null,
-  })
-  await appendSteps(client, delivery.eventId, delivery.steps, 0)
-  await mergeLineage(client, delivery.eventId, delivery.lineage)
-  if (holder === undefined) {
-    const event = { id: delivery.eventId, flowId: delivery.flowId, flowVersion: delivery.flowVersion }
-    await queueWork(client, event, delivery.work, receivedAt)
-    await addDeadLetters(client, event, delivery.deadLetters, receivedAt)
-    if (delivery.work.length > 0) await workNews.announce(client)
+  const claims = orderedClaims(delivery.claims)
+  const notify = delivery.work.length > 0 && (await workNewsDue(workNews)) ? WORK_NEWS : null
+  // At most one claim: one statement that takes it and, only if it did, writes the rest — a transaction of
+  // its own. It writes nothing when the key is held; the holder is then read under the lock below.
+  if (claims.length <= 1) {
+    const written = soleStatement<{ taken: boolean }>(client, writeDelivery(delivery, receivedAt, claims, notify))
+    if (written !== undefined && (await written).rows[0]?.taken === true) return result(delivery, undefined)
   }
+  const holder = await takeClaims(client, claims, delivery.eventId, receivedAt)
+  await client.query(writeDelivery(delivery, receivedAt, [], holder === undefined ? notify : null, holder))
+  return result(delivery, holder)
+}
+
+function result(delivery: AcceptedDelivery, holder: string | undefined): AcceptResult {
+  const duplicateOf = delivery.duplicateOf ?? holder
   if (duplicateOf !== undefined) return { status: 'duplicate', eventId: delivery.eventId, duplicateOf }
   return { status: acceptedStatus(delivery) as 'accepted' | 'completed' | 'dead', eventId: delivery.eventId }
 }
@@ -78,28 +71,15 @@ export async function recordRejection(client: pg.PoolClient, rejection: Rejected
 
 /**
  * Takes every claim, or none: returns the event holding one of the keys now (other than this one), after
- * undoing the claims taken before it. Keys are taken in one order (scope, then key bytes), so two deliveries
- * claiming the same keys wait for each other instead of deadlocking.
+ * undoing the claims taken before it. Keys come in one order (`orderedClaims`), so two deliveries claiming
+ * the same keys wait for each other instead of deadlocking.
  */
 async function takeClaims(
   client: pg.PoolClient,
-  claims: DedupeClaim[],
+  ordered: OrderedClaim[],
   eventId: string,
   receivedAt: Date,
 ): Promise<string | undefined> {
-  const byKey = new Map<string, { scope: string; key: Buffer; expiresAt: Date }>()
-  for (const claim of claims) {
-    const key = toBytes(claim.key)
-    // A key claimed twice in one delivery: the later claim wins, as a second upsert would make it.
-    byKey.set(`${claim.scope}\u0000${key.toString('hex')}`, {
-      scope: claim.scope,
-      key,
-      expiresAt: toDate(claim.expiresAt),
-    })
-  }
-  const ordered = [...byKey.values()].sort(
-    (a, b) => (a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : 0) || Buffer.compare(a.key, b.key),
-  )
   if (ordered.length === 0) return undefined
   // A savepoint only when an earlier claim may have to be given back.
   const several = ordered.length > 1
