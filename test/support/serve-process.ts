@@ -25,13 +25,28 @@ export async function freePort(): Promise<number> {
   })
 }
 
-export async function startServeProcess(options: {
+export interface ServeProcessOptions {
   flowsDir: string
   dataDir: string
   env: Record<string, string>
   args?: string[]
   logName?: string
-}): Promise<ServeProcess> {
+}
+
+export async function startServeProcess(options: ServeProcessOptions): Promise<ServeProcess> {
+  // A port found free can be taken by another test before the child listens on it: then try another one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePort(options)
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt >= 5) throw error
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startOnFreePort(options: ServeProcessOptions): Promise<ServeProcess> {
   const port = await freePort()
   const log = createWriteStream(join(options.dataDir, options.logName ?? `serve-${port}.log`), { flags: 'a' })
   const child = spawn(
@@ -58,9 +73,24 @@ export async function startServeProcess(options: {
   )
   child.stdout?.pipe(log)
   child.stderr?.pipe(log)
+  let output = ''
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-4_000)
+  }
+  child.stdout?.on('data', keep)
+  child.stderr?.on('data', keep)
   const url = `http://127.0.0.1:${port}`
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  await waitReady(url, child)
+  try {
+    await waitReady(url, child)
+  } catch (error) {
+    // Give the child's last words time to arrive: they say why it did not start.
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 500))])
+    if (output.includes('EADDRINUSE')) throw new PortTaken(`port ${port} was taken`)
+    throw new Error(`${(error as Error).message}; its output ended with:\n${output.slice(-1_500)}`)
+  }
+  child.stdout?.off('data', keep)
+  child.stderr?.off('data', keep)
   return {
     url,
     child,
