@@ -55,6 +55,8 @@ export async function bootstrapAdminToken(store: Store, fromEnv: string | undefi
           createdBy: 'bootstrap',
         })
       } catch (error) {
+        // Another process on the same database stored it meanwhile (they started together): nothing to do.
+        if (await store.findToken(hashToken(fromEnv))) return undefined
         // Its hash is already stored, but not live: someone revoked it on purpose.
         throw new Error('MAPPER_ADMIN_TOKEN was revoked in this store; set a new value', { cause: error })
       }
