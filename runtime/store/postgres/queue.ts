@@ -8,16 +8,10 @@
 import type pg from 'pg'
 import type { QueueFigures, RetryPlan, WorkItem, WorkOutcome } from '../store.ts'
 import { settledStatus } from '../store-status.ts'
+import { WORK_NEWS, workNewsDue } from './accept-statement.ts'
+import { settleEvent, takeFinished, writeOutcome } from './complete-statements.ts'
 import type { Queryable } from './connection.ts'
-import {
-  addDeadLetters,
-  appendSteps,
-  eventBacklog,
-  lockEvent,
-  mergeLineage,
-  queueWork,
-  setEventStatus,
-} from './event-writes.ts'
+import { appendSteps, lockEvent, mergeLineage } from './event-writes.ts'
 import { announce, type WorkNews } from './news.ts'
 import { toDate, type WorkItemRow, workItemFromRow } from './rows.ts'
 
@@ -64,7 +58,10 @@ export async function lease(
   return rows.map(workItemFromRow)
 }
 
-/** Only the lease holder may finish an item: after its lease expired another worker may own it. */
+/**
+ * Only the lease holder may finish an item: after its lease expired another worker may own it. Three
+ * statements (complete-statements.ts) where each list used to be one.
+ */
 export async function complete(
   client: pg.PoolClient,
   item: WorkItem,
@@ -73,28 +70,12 @@ export async function complete(
   workNews: WorkNews,
 ) {
   if (item.leaseOwner === undefined) return
-  const finished = await client.query<{ run_at: Date }>(
-    'DELETE FROM work_items WHERE id = $1 AND lease_owner = $2 RETURNING run_at',
-    [item.id, item.leaseOwner],
-  )
-  const runAt = finished.rows[0]?.run_at
-  if (runAt === undefined) return
-  const current = await lockEvent(client, item.eventId)
-  if (current === undefined) return
-  const event = { id: item.eventId, flowId: item.flowId, flowVersion: item.flowVersion }
-  await appendSteps(client, item.eventId, outcome.steps)
-  await mergeLineage(client, item.eventId, outcome.lineage)
-  // Follow-up work is due at once, in its parent's place in the queue (never later than the parent was).
-  await queueWork(client, event, outcome.next, runAt < now ? runAt : now)
-  await addDeadLetters(client, event, outcome.deadLetters, now)
-  const backlog = await eventBacklog(client, item.eventId)
-  await setEventStatus(
-    client,
-    item.eventId,
-    settledStatus(current.status, backlog.openDeadLetters, backlog.pendingWork),
-    now,
-  )
-  if (outcome.next.length > 0) await workNews.announce(client)
+  const finished = await takeFinished(client, item)
+  if (finished?.status == null) return
+  const backlog = await writeOutcome(client, item, outcome, finished.runAt, now)
+  const status = settledStatus(finished.status, backlog.openDeadLetters, backlog.pendingWork)
+  const notify = outcome.next.length > 0 && (await workNewsDue(workNews)) ? WORK_NEWS : null
+  await settleEvent(client, item.eventId, status, now, notify)
 }
 
 /** Reschedules the item (moved to `resumeAt` when given) and frees its lease, if this owner still holds it. */
