@@ -7,11 +7,11 @@
  * each one selects from `go` rather than relying on order. pg_notify inside the statement is sent only if
  * the statement's transaction commits, like a NOTIFY anywhere else.
  */
-import { randomUUID } from 'node:crypto'
 import type pg from 'pg'
 import type { DedupeClaim } from '../../engine/types.ts'
 import type { AcceptedDelivery, StoreNews } from '../store.ts'
 import { acceptedStatus } from '../store-status.ts'
+import { deadLetterColumns, lineageColumns, stepColumns, workColumns } from './column-arrays.ts'
 import { NEWS_CHANNEL, type WorkNews } from './news.ts'
 import { toBytes, toDate } from './rows.ts'
 
@@ -111,8 +111,6 @@ export function writeDelivery(
   const kept = holder === undefined
   const work = kept ? delivery.work : []
   const deadLetters = kept ? delivery.deadLetters : []
-  const lineage = Object.entries(delivery.lineage)
-  const { steps } = delivery
   return {
     // Prepared once per connection: planning this statement costs about as much as running it.
     name: 'mapper_accept_1',
@@ -133,23 +131,10 @@ export function writeDelivery(
       claims.map((claim) => claim.scope),
       claims.map((claim) => claim.key),
       claims.map((claim) => claim.expiresAt),
-      steps.map((s) => s.node),
-      steps.map((s) => s.kind),
-      steps.map((s) => s.phase),
-      steps.map((s) => s.port),
-      steps.map((s) => s.attempt),
-      steps.map((s) => toDate(s.startedAt)),
-      steps.map((s) => s.durationMs),
-      steps.map((s) => JSON.stringify(s)),
-      lineage.map(([node]) => node),
-      lineage.map(([, fields]) => JSON.stringify(fields)),
-      work.map(() => randomUUID()),
-      work.map((start) => start.node),
-      work.map((start) => JSON.stringify(start.message)),
-      deadLetters.map(() => randomUUID()),
-      deadLetters.map((dead) => dead.node),
-      deadLetters.map((dead) => JSON.stringify(dead.error)),
-      deadLetters.map((dead) => JSON.stringify(dead.message)),
+      ...stepColumns(delivery.steps),
+      ...lineageColumns(delivery.lineage),
+      ...workColumns(work),
+      ...deadLetterColumns(deadLetters),
       NEWS_CHANNEL,
       notify,
     ],

@@ -7,11 +7,10 @@
  * transaction it waited for committed. The counts cannot see their own statement's inserts either, so the
  * lists' lengths are added to them.
  */
-import { randomUUID } from 'node:crypto'
 import type pg from 'pg'
 import type { EventStatus, WorkItem, WorkOutcome } from '../store.ts'
+import { deadLetterColumns, lineageColumns, stepColumns, workColumns } from './column-arrays.ts'
 import { NEWS_CHANNEL } from './news.ts'
-import { toDate } from './rows.ts'
 
 /** Deletes the item if this owner still holds it, then locks its event (item row first, as everywhere). */
 export async function takeFinished(
@@ -39,7 +38,6 @@ export async function writeOutcome(
   now: Date,
 ): Promise<{ openDeadLetters: number; pendingWork: number }> {
   const { steps, next, deadLetters } = outcome
-  const lineage = Object.entries(outcome.lineage)
   const { rows } = await client.query<{ open_dead_letters: number; pending_work: number }>({
     name: 'mapper_complete_write_1',
     text: `WITH step AS (
@@ -72,23 +70,10 @@ export async function writeOutcome(
       // Follow-up work is due at once, in its parent's place in the queue (never later than the parent was).
       runAt < now ? runAt : now,
       now,
-      steps.map((s) => s.node),
-      steps.map((s) => s.kind),
-      steps.map((s) => s.phase),
-      steps.map((s) => s.port),
-      steps.map((s) => s.attempt),
-      steps.map((s) => toDate(s.startedAt)),
-      steps.map((s) => s.durationMs),
-      steps.map((s) => JSON.stringify(s)),
-      lineage.map(([node]) => node),
-      lineage.map(([, fields]) => JSON.stringify(fields)),
-      next.map(() => randomUUID()),
-      next.map((start) => start.node),
-      next.map((start) => JSON.stringify(start.message)),
-      deadLetters.map(() => randomUUID()),
-      deadLetters.map((dead) => dead.node),
-      deadLetters.map((dead) => JSON.stringify(dead.error)),
-      deadLetters.map((dead) => JSON.stringify(dead.message)),
+      ...stepColumns(steps),
+      ...lineageColumns(outcome.lineage),
+      ...workColumns(next),
+      ...deadLetterColumns(deadLetters),
     ],
   })
   return { openDeadLetters: rows[0]?.open_dead_letters ?? 0, pendingWork: rows[0]?.pending_work ?? 0 }

@@ -5,12 +5,11 @@
  * Steps are numbered after the event's last one, so two transactions appending to one event must not
  * interleave: callers other than accept (whose event is new) hold the event's row lock (`lockEvent`).
  */
-import { randomUUID } from 'node:crypto'
 import type pg from 'pg'
 import type { DeadLetter, Step, WorkStart } from '../../engine/types.ts'
 import type { Lineage } from '../../model/node-kind.ts'
 import type { EventStatus } from '../store.ts'
-import { toDate } from './rows.ts'
+import { deadLetterColumns, lineageColumns, stepColumns, workColumns } from './column-arrays.ts'
 
 export interface EventRef {
   id: string
@@ -41,29 +40,18 @@ export async function appendSteps(client: pg.PoolClient, eventId: string, steps:
      FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[], $8::float8[],
                  $9::text[]) WITH ORDINALITY
        AS s(node, kind, phase, port, attempt, started_at, duration_ms, step, ord)`,
-    [
-      eventId,
-      steps.map((s) => s.node),
-      steps.map((s) => s.kind),
-      steps.map((s) => s.phase),
-      steps.map((s) => s.port),
-      steps.map((s) => s.attempt),
-      steps.map((s) => toDate(s.startedAt)),
-      steps.map((s) => s.durationMs),
-      steps.map((s) => JSON.stringify(s)),
-    ],
+    [eventId, ...stepColumns(steps)],
   )
 }
 
 /** A node's newer lineage replaces its older one; other nodes' stay. */
 export async function mergeLineage(client: pg.PoolClient, eventId: string, lineage: Record<string, Lineage>) {
-  const entries = Object.entries(lineage)
-  if (entries.length === 0) return
+  if (Object.keys(lineage).length === 0) return
   await client.query(
     `INSERT INTO lineage (event_id, node, lineage)
      SELECT $1, l.node, l.lineage FROM unnest($2::text[], $3::text[]) AS l(node, lineage)
      ON CONFLICT (event_id, node) DO UPDATE SET lineage = excluded.lineage`,
-    [eventId, entries.map(([node]) => node), entries.map(([, fields]) => JSON.stringify(fields))],
+    [eventId, ...lineageColumns(lineage)],
   )
 }
 
@@ -73,15 +61,7 @@ export async function queueWork(client: pg.PoolClient, event: EventRef, work: Wo
     `INSERT INTO work_items (id, event_id, flow_id, flow_version, node, message, attempt, run_at)
      SELECT w.id, $1, $2, $3, w.node, w.message, 1, $4
      FROM unnest($5::text[], $6::text[], $7::text[]) AS w(id, node, message)`,
-    [
-      event.id,
-      event.flowId,
-      event.flowVersion,
-      runAt,
-      work.map(() => randomUUID()),
-      work.map((start) => start.node),
-      work.map((start) => JSON.stringify(start.message)),
-    ],
+    [event.id, event.flowId, event.flowVersion, runAt, ...workColumns(work)],
   )
 }
 
@@ -96,16 +76,7 @@ export async function addDeadLetters(
     `INSERT INTO dead_letters (id, event_id, flow_id, flow_version, node, error, message, created_at)
      SELECT d.id, $1, $2, $3, d.node, d.error, d.message, $4
      FROM unnest($5::text[], $6::text[], $7::text[], $8::text[]) AS d(id, node, error, message)`,
-    [
-      event.id,
-      event.flowId,
-      event.flowVersion,
-      createdAt,
-      deadLetters.map(() => randomUUID()),
-      deadLetters.map((dead) => dead.node),
-      deadLetters.map((dead) => JSON.stringify(dead.error)),
-      deadLetters.map((dead) => JSON.stringify(dead.message)),
-    ],
+    [event.id, event.flowId, event.flowVersion, createdAt, ...deadLetterColumns(deadLetters)],
   )
 }
 
