@@ -25,3 +25,8 @@ export async function renderTemplate(
     return offset === 0 ? text : encode(text)
   })
 }
+
+/** The `$vars.NAME` names a template or an expression reads, each once, in order. */
+export function varNamesIn(text: string): string[] {
+  return [...new Set([...text.matchAll(/\$vars\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1] as string))]
+}

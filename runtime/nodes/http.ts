@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { defineNodeKind, type OutboundRequest, type OutboundResponse } from '../model/node-kind.ts'
 import { jsonataSchema, secretRefSchema, stringEnum, templateSchema } from '../model/schema-helpers.ts'
 import { StepError } from '../model/step-error.ts'
+import { varNamesIn } from '../model/template.ts'
 import { isSecretRef, type SecretRef } from '../model/types.ts'
 
 export const DEFAULT_HTTP_TIMEOUT_MS = 10_000
@@ -91,6 +92,7 @@ export const http = defineNodeKind({
     // Step records show the request with secret values masked; only the wire gets them.
     const shown = { ...request, headers: maskHeaders(request.headers, secretHeaders) }
     if (!ctx.sideEffects) return { port: 'ok', output: null, request: shown, note: { sent: false } }
+    if (!URL.canParse(request.url)) throw unusableUrl(request.url, config.url)
 
     let response: OutboundResponse
     try {
@@ -104,6 +106,21 @@ export const http = defineNodeKind({
     return { port: 'ok', output: answer.body, request: shown, response: answer }
   },
 })
+
+/**
+ * A URL the template rendered but no server can be at: asking again gives the same URL, so it is not retried.
+ * Most often a `$vars.NAME` base the runtime was started without.
+ */
+function unusableUrl(url: string, template: string): StepError {
+  const vars = varNamesIn(template)
+  const hint =
+    vars.length === 0
+      ? ''
+      : `; if ${vars.map((name) => `$vars.${name}`).join(', ')} is not set, start the runtime with ${vars
+          .map((name) => `MAPPER_VAR_${name}`)
+          .join(', ')} (or --var ${vars[0]}=…) and replay`
+  return new StepError('non_retriable', `url: "${url}" (from ${JSON.stringify(template)}) is not a URL${hint}`)
+}
 
 function maskHeaders(headers: Record<string, string>, secret: ReadonlySet<string>): Record<string, string> {
   return Object.fromEntries(

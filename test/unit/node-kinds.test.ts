@@ -424,6 +424,18 @@ describe('http', () => {
     expect(result).toEqual({ port: 'ok', output: {}, request: shown, response: { status: 200, body: {} } })
   })
 
+  it('calls nothing and names the unset $vars when the URL it renders is not a URL', async () => {
+    const ctx = httpContext({}, { vars: {} })
+    const failure = await http.run(config, ctx).then(
+      () => undefined,
+      (error: StepError) => error,
+    )
+    expect(failure?.category).toBe('non_retriable')
+    expect(failure?.message).toMatch(/^url: "\/reports\/r%2042%2Fx\?job=job-7" \(from "\{\{\$vars\.CRM_BASE_URL\}\}/)
+    expect(failure?.message).toContain('start the runtime with MAPPER_VAR_CRM_BASE_URL')
+    expect(ctx.requests).toEqual([])
+  })
+
   it('sends the body expression’s value when one is configured', async () => {
     const ctx = httpContext()
     await http.run({ ...config, body: '{ "ref": data.reportId }' }, ctx)
