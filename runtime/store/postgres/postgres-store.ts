@@ -186,6 +186,11 @@ export class PostgresStore implements Store {
     return this.transaction((client) => queue.retry(client, item, plan, new Date(), this.workNews))
   }
 
+  extendLeases(owner: string, itemIds: string[], leaseMs: number, now: Date): Promise<string[]> {
+    const length = Number.isFinite(leaseMs) && leaseMs > 0 ? leaseMs : this.defaultLeaseMs
+    return this.statement((db) => queue.extendLeases(db, owner, itemIds, length, now))
+  }
+
   releaseLeases(owner: string): Promise<number> {
     return this.transaction((client) => queue.releaseLeases(client, owner))
   }

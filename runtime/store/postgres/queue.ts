@@ -103,6 +103,22 @@ export async function retry(client: pg.PoolClient, item: WorkItem, plan: RetryPl
   await workNews.announce(client)
 }
 
+/** Renews the leases `owner` still holds on these items; one statement, so it locks only the rows it renews. */
+export async function extendLeases(
+  db: Queryable,
+  owner: string,
+  itemIds: string[],
+  leaseMs: number,
+  now: Date,
+): Promise<string[]> {
+  if (itemIds.length === 0) return []
+  const { rows } = await db.query<{ id: string }>(
+    'UPDATE work_items SET lease_expires_at = $3 WHERE id = ANY($1::text[]) AND lease_owner = $2 RETURNING id',
+    [itemIds, owner, new Date(now.getTime() + leaseMs)],
+  )
+  return rows.map((row) => row.id)
+}
+
 /**
  * Gives back a stopping worker's leases and announces the freed items, always (a stop is rare), so another
  * process takes them at once.

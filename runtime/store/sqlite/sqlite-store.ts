@@ -184,6 +184,12 @@ export class SqliteStore implements Store {
     return this.writer.write({ op: 'retry', item, plan, now: Date.now() })
   }
 
+  async extendLeases(owner: string, itemIds: string[], leaseMs: number, now: Date): Promise<string[]> {
+    if (itemIds.length === 0) return []
+    const length = Number.isFinite(leaseMs) && leaseMs > 0 ? leaseMs : this.defaultLeaseMs
+    return this.writer.write({ op: 'extendLeases', owner, itemIds, expires: now.getTime() + length })
+  }
+
   releaseLeases(owner: string): Promise<number> {
     return this.writer.write({ op: 'releaseLeases', owner })
   }

@@ -27,6 +27,7 @@ export type WriteCommand =
   | { op: 'lease'; owner: string; max: number; leaseMs: number; now: number }
   | { op: 'complete'; item: WorkItem; outcome: WorkOutcome; now: number }
   | { op: 'retry'; item: WorkItem; plan: RetryPlan; now: number }
+  | { op: 'extendLeases'; owner: string; itemIds: string[]; expires: number }
   | { op: 'releaseLeases'; owner: string }
   | {
       op: 'saveFlowVersion'
@@ -58,6 +59,7 @@ export interface WriteResults {
   lease: WorkItem[]
   complete: undefined
   retry: undefined
+  extendLeases: string[]
   releaseLeases: number
   saveFlowVersion: FlowVersionRecord
   deployFlow: undefined

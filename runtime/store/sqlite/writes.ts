@@ -102,6 +102,9 @@ export function prepareWrites(db: Sqlite.Database): RunWrite {
     workEvent: db.prepare<[string], { received_at: number; headers: string; raw_body: string | null; test: number }>(
       'SELECT received_at, headers, raw_body, test FROM events WHERE id = ?',
     ),
+    extendLease: db.prepare<[number, string, string], { id: string }>(
+      'UPDATE work_items SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? RETURNING id',
+    ),
     releaseLeases: db.prepare<[string]>(
       'UPDATE work_items SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?',
     ),
@@ -408,6 +411,10 @@ export function prepareWrites(db: Sqlite.Database): RunWrite {
         return complete(command.item, command.outcome, command.now)
       case 'retry':
         return retry(command.item, command.plan, command.now)
+      case 'extendLeases':
+        return command.itemIds
+          .flatMap((id) => statements.extendLease.all(command.expires, id, command.owner))
+          .map((row) => row.id)
       case 'releaseLeases':
         return statements.releaseLeases.run(command.owner).changes
       case 'saveFlowVersion':
