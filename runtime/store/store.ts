@@ -340,6 +340,21 @@ export type StoreNews =
   | { kind: 'work' }
   /** A version was deployed: each runtime refreshes its registry so the next webhook takes it. */
   | { kind: 'deploy'; flowId: string; version: number }
+  /** What one process's live stream told of lately, for the live streams of the others. */
+  | { kind: 'stream'; from: string; items: StreamItem[] }
+
+/** One piece of live-stream news between processes: no step bodies (readers fetch the event by id). */
+export type StreamItem =
+  | {
+      type: 'event'
+      eventId: string
+      flowId: string | null
+      flowVersion: number | null
+      status: EventStatus
+      at: string
+      answered?: number
+    }
+  | { type: 'steps'; eventId: string; flowId: string; status?: EventStatus }
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres'
@@ -349,6 +364,8 @@ export interface Store {
    * that only one process opens (SQLite): there the runtime knows everything it did itself.
    */
   subscribe?(listener: (news: StoreNews) => void): () => void
+  /** Sends news to every subscribed process, outside any transaction. Absent where subscribe is. */
+  announce?(news: StoreNews): Promise<void>
 
   // --- flows
   /** Saves a version; fails with a VersionConflict when `version` is not the latest + 1. */
@@ -377,6 +394,11 @@ export interface Store {
   lease(owner: string, max: number, leaseMs: number, now: Date): Promise<WorkItem[]>
   complete(item: WorkItem, outcome: WorkOutcome): Promise<void>
   retry(item: WorkItem, plan: RetryPlan): Promise<void>
+  /**
+   * Renews the leases `owner` still holds on these items to `now + leaseMs`, so that slow work is not taken
+   * again while it runs; returns the ids it renewed (an item whose lease was lost is left out).
+   */
+  extendLeases(owner: string, itemIds: string[], leaseMs: number, now: Date): Promise<string[]>
   /** Gives back the leases of a stopping worker, so another can take them at once. */
   releaseLeases(owner: string): Promise<number>
   /** When the next item becomes due (for idle workers), or undefined when the queue is empty. */

@@ -19,6 +19,13 @@ const LEASE_GATHER_MS = 2
 const IDLE_POLL_MS = 1_000
 /** How often one process lets a work item fail outside any node before it dead-letters it. */
 export const MAX_UNEXPECTED_FAILURES = 3
+/** Leases of running work are renewed every third of the lease, but not more often than this … */
+const MIN_LEASE_RENEWAL_MS = 1_000
+
+/** … unless the lease is so short (tests) that a renewal a second apart could land after it expired. */
+export function leaseRenewalMs(leaseMs: number): number {
+  return Math.min(Math.max(leaseMs / 3, MIN_LEASE_RENEWAL_MS), leaseMs / 2)
+}
 
 export interface WorkerOptions {
   owner: string
@@ -35,6 +42,10 @@ export class FlowWorker {
   private readonly concurrency: number
   /** Items that failed outside any node in this process, by id: see failedUnexpectedly. */
   private readonly unexpectedFailures = new Map<string, number>()
+  /** Running items whose leases are renewed: until the write that finishes them starts. */
+  private readonly held = new Set<WorkItem>()
+  private renewalTimer: ReturnType<typeof setTimeout> | undefined
+  private renewal: Promise<void> | undefined
 
   constructor(
     private readonly deps: {
@@ -69,6 +80,9 @@ export class FlowWorker {
     this.wake()
     await this.loop
     await Promise.allSettled(this.inFlight)
+    clearTimeout(this.renewalTimer)
+    this.renewalTimer = undefined
+    await this.renewal
     await this.deps.store.releaseLeases(this.options.owner)
   }
 
@@ -88,7 +102,7 @@ export class FlowWorker {
           this.deps.logger.error({ err: error }, 'leasing work failed')
         }
       }
-      for (const item of items) this.track(this.process(item))
+      for (const item of items) this.track(this.hold(item))
       if (items.length === 0 || this.inFlight.size >= this.concurrency) await this.idle()
       // A lease is a write: under a stream of new events, gather a few before asking again, so that the
       // writer commits leases of many items instead of one per event.
@@ -102,6 +116,59 @@ export class FlowWorker {
       this.inFlight.delete(job)
       this.wake()
     })
+  }
+
+  /** Runs an item, renewing its lease meanwhile, so that slow work (a long http call) is not leased again. */
+  private async hold(item: WorkItem): Promise<void> {
+    this.held.add(item)
+    this.scheduleRenewal()
+    try {
+      await this.process(item)
+    } finally {
+      this.letGo(item)
+    }
+  }
+
+  /** The write that finishes an item (complete, retry) starts: renewing its lease is of no more use. */
+  private letGo(item: WorkItem): void {
+    this.held.delete(item)
+    if (this.held.size === 0) {
+      clearTimeout(this.renewalTimer)
+      this.renewalTimer = undefined
+    }
+  }
+
+  private scheduleRenewal(): void {
+    if (this.renewalTimer !== undefined || this.renewal !== undefined || this.held.size === 0) return
+    this.renewalTimer = setTimeout(() => {
+      this.renewalTimer = undefined
+      this.renewal = this.renewLeases().finally(() => {
+        this.renewal = undefined
+        this.scheduleRenewal()
+      })
+    }, leaseRenewalMs(this.leaseMs))
+  }
+
+  /** Renews the leases of every held item in one call; an item whose lease was lost is no longer renewed. */
+  private async renewLeases(): Promise<void> {
+    const items = [...this.held]
+    const ids = [...new Set(items.map((item) => item.id))]
+    let renewed: Set<string>
+    try {
+      const now = new Date(this.deps.services.now())
+      renewed = new Set(await this.deps.store.extendLeases(this.options.owner, ids, this.leaseMs, now))
+    } catch (error) {
+      this.deps.logger.error({ err: error, items: ids.length }, 'renewing leases failed; trying again')
+      return
+    }
+    for (const item of items) {
+      if (renewed.has(item.id) || !this.held.has(item)) continue
+      this.held.delete(item)
+      this.deps.logger.warn(
+        { eventId: item.eventId, flowId: item.flowId, node: item.node, workItem: item.id, attempt: item.attempt },
+        'lease lost while the work ran: the store will refuse its result, and the item runs again',
+      )
+    }
   }
 
   private async idle(): Promise<void> {
@@ -152,6 +219,7 @@ export class FlowWorker {
       const counted = !stored.test
       const version = String(item.flowVersion)
       if (run.retry) {
+        this.letGo(item)
         await store.retry(item, {
           steps: run.steps,
           at: new Date(run.retry.at).toISOString(),
@@ -176,6 +244,7 @@ export class FlowWorker {
         )
         return
       }
+      this.letGo(item)
       await store.complete(item, {
         steps: run.steps,
         next: run.work,
@@ -224,6 +293,7 @@ export class FlowWorker {
       return
     }
     this.unexpectedFailures.delete(item.id)
+    this.letGo(item)
     const message = error instanceof Error ? error.message : String(error)
     try {
       await this.deps.store.complete(item, {

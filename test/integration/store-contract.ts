@@ -496,6 +496,42 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.lease('worker-b', 10, 30_000, later())).toHaveLength(3)
       })
 
+      it('renews a lease so that no other owner takes the item after its first expiry', async () => {
+        await store.accept(delivery({ work: [workStart('map')] }))
+        const start = Date.now() + MINUTE
+        const [item] = await store.lease('worker-a', 1, 1_000, new Date(start))
+        expect(await store.extendLeases('worker-a', [item?.id ?? ''], 1_000, new Date(start + 800))).toEqual([item?.id])
+        expect(await store.lease('worker-b', 1, 1_000, new Date(start + 1_500))).toEqual([])
+        const [taken] = await store.lease('worker-b', 1, 1_000, new Date(start + 1_801))
+        expect(taken).toMatchObject({ id: item?.id, leaseOwner: 'worker-b' })
+      })
+
+      it('renews only the leases the owner still holds and answers which', async () => {
+        for (let i = 0; i < 3; i++) await store.accept(delivery({ work: [workStart('map')] }))
+        const start = Date.now() + MINUTE
+        const mine = await store.lease('worker-a', 2, 1_000, new Date(start))
+        const [theirs] = await store.lease('worker-b', 1, 1_000, new Date(start))
+        const ids = mine.map((item) => item.id)
+        const extended = await store.extendLeases(
+          'worker-a',
+          [...ids, theirs?.id ?? '', 'no-such-item'],
+          1_000,
+          new Date(start + 500),
+        )
+        expect([...extended].sort()).toEqual([...ids].sort())
+        expect(await store.extendLeases('worker-a', [], 1_000, new Date(start + 500))).toEqual([])
+        const [retaken] = await store.lease('worker-c', 3, 1_000, new Date(start + 1_001))
+        expect(retaken?.id).toBe(theirs?.id)
+      })
+
+      it('does not renew a lease another owner took after it expired', async () => {
+        await store.accept(delivery({ work: [workStart('map')] }))
+        const start = Date.now() + MINUTE
+        const [item] = await store.lease('worker-a', 1, 1_000, new Date(start))
+        await store.lease('worker-b', 1, 30_000, new Date(start + 1_001))
+        expect(await store.extendLeases('worker-a', [item?.id ?? ''], 1_000, new Date(start + 1_100))).toEqual([])
+      })
+
       it('leases an item with what the worker needs of its event: time, headers, raw body and test marker', async () => {
         const accepted = delivery({ work: [workStart('map')], test: true })
         await store.accept(accepted)
