@@ -12,14 +12,19 @@ export interface EventNews {
   at: string
   /** HTTP status answered to the sender, for deliveries. */
   answered?: number
+  /** Heard from another process on the same database (never relayed again). */
+  relayed?: true
 }
 
 export interface StepNews {
   type: 'steps'
   eventId: string
   flowId: string
+  /** Empty when relayed from another process: the event's steps are read by its id. */
   steps: Step[]
   status?: EventStatus
+  /** Heard from another process on the same database (never relayed again). */
+  relayed?: true
 }
 
 export type BusNews = EventNews | StepNews

@@ -147,7 +147,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...(options.workerConcurrency === undefined ? {} : { concurrency: options.workerConcurrency }),
     },
   )
-  const stopFollowingNews = followStoreNews({ store, registry, wakeWorker: () => worker.wake(), logger })
+  const stopFollowingNews = followStoreNews({ store, registry, wakeWorker: () => worker.wake(), bus, logger })
   // Draining starts at stop(): /readyz answers 503 at once; webhooks are refused only after the drain delay.
   let draining = false
   let accepting = true

@@ -2,6 +2,7 @@
  * @module Admin API: GET /api/stream — server-sent events of new events and step results as they happen.
  *
  * Browsers' EventSource cannot send headers, so the token may come as `?access_token=` (auth accepts it).
+ * On a shared PostgreSQL store the news of the other processes comes too, marked `relayed` (store-news.ts).
  */
 import { restoreStepInputs } from '../../engine/step-inputs.ts'
 import type { BusNews } from '../event-bus.ts'
@@ -18,7 +19,9 @@ export const streamRoutes = defineRoutes([
     method: 'get',
     path: '/stream',
     role: 'viewer',
-    summary: 'Server-sent events: `event` news for every answered delivery and replay, `steps` for work results',
+    summary:
+      'Server-sent events: `event` news for every answered delivery and replay, `steps` for work results; ' +
+      'news from other processes on the same database is marked `relayed` and its `steps` are empty (read the event)',
     query: {
       flow: { type: 'string', description: 'only this flow' },
       access_token: { type: 'string', description: 'the token, for clients that cannot send headers (EventSource)' },

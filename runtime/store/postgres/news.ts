@@ -11,9 +11,13 @@
  * PostgreSQL keeps no notification for a connection that is not listening: whatever was sent before the
  * LISTEN (the first one, or one after a reconnect) is lost. So after each LISTEN the subscribers hear what
  * they may have missed, from the tables: one `work` (look at the queue) and the current deployments.
+ *
+ * `stream` news (what a process's live stream told of) is not written with the data: its process collects
+ * it and announces it now and then outside any transaction (server/store-news.ts), as many notifications
+ * as it needs in one statement, each under PostgreSQL's payload limit. Its items travel as short arrays.
  */
 import pg from 'pg'
-import type { StoreNews } from '../store.ts'
+import type { EventStatus, StoreNews, StreamItem } from '../store.ts'
 import { APPLICATION_NAME, connectionConfig, type Queryable } from './connection.ts'
 
 export const NEWS_CHANNEL = 'mapper_news'
@@ -25,9 +29,98 @@ export const RECONNECT_MAX_MS = 5_000
 /** At most one `work` notification per store in this time (ms); 0 announces in every transaction. */
 export const WORK_NEWS_INTERVAL_MS = 20
 
+/** PostgreSQL refuses a notification payload of 8,000 bytes or more. */
+export const NOTIFY_PAYLOAD_MAX_BYTES = 7_999
+
 /** Sends news when the caller's transaction commits. One call per transaction keeps the commit cheap. */
 export async function announce(db: Queryable, news: StoreNews): Promise<void> {
   await db.query('SELECT pg_notify($1, $2)', [NEWS_CHANNEL, JSON.stringify(news)])
+}
+
+/** Sends news at once from a connection outside any transaction: all its payloads in one statement, one commit. */
+export async function announceNow(db: Queryable, news: StoreNews): Promise<void> {
+  const payloads = newsPayloads(news)
+  if (payloads.length === 0) return
+  await db.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [NEWS_CHANNEL, payloads])
+}
+
+type EncodedItem =
+  | ['e', string, string | null, number | null, EventStatus, string, number?]
+  | ['s', string, string, EventStatus?]
+
+function encodeItem(item: StreamItem): EncodedItem {
+  if (item.type === 'steps')
+    return item.status === undefined ? ['s', item.eventId, item.flowId] : ['s', item.eventId, item.flowId, item.status]
+  const encoded: EncodedItem = ['e', item.eventId, item.flowId, item.flowVersion, item.status, item.at]
+  if (item.answered !== undefined) encoded.push(item.answered)
+  return encoded
+}
+
+const EVENT_STATUSES: ReadonlySet<unknown> = new Set<EventStatus>([
+  'accepted',
+  'processing',
+  'completed',
+  'dead',
+  'rejected',
+  'duplicate',
+])
+
+function decodeItem(value: unknown): StreamItem | undefined {
+  if (!Array.isArray(value) || typeof value[1] !== 'string') return undefined
+  const [type, eventId, flowId, a, b, c, d] = value as unknown[]
+  if (type === 's' && typeof flowId === 'string' && (a === undefined || EVENT_STATUSES.has(a))) {
+    return a === undefined
+      ? { type: 'steps', eventId: eventId as string, flowId }
+      : { type: 'steps', eventId: eventId as string, flowId, status: a as EventStatus }
+  }
+  if (
+    type === 'e' &&
+    (flowId === null || typeof flowId === 'string') &&
+    (a === null || Number.isInteger(a)) &&
+    EVENT_STATUSES.has(b) &&
+    typeof c === 'string' &&
+    (d === undefined || Number.isInteger(d))
+  ) {
+    const item: StreamItem = {
+      type: 'event',
+      eventId: eventId as string,
+      flowId,
+      flowVersion: a as number | null,
+      status: b as EventStatus,
+      at: c,
+    }
+    if (d !== undefined) item.answered = d as number
+    return item
+  }
+  return undefined
+}
+
+/**
+ * The notification payloads that carry this news: one, or for `stream` news as many as its items need to
+ * stay under the payload limit (an item that alone would not fit is left out).
+ */
+export function newsPayloads(news: StoreNews): string[] {
+  if (news.kind !== 'stream') return [JSON.stringify(news)]
+  const head = `{"kind":"stream","from":${JSON.stringify(news.from)},"items":[`
+  const tail = ']}'
+  const room = NOTIFY_PAYLOAD_MAX_BYTES - Buffer.byteLength(head + tail)
+  const payloads: string[] = []
+  let batch: string[] = []
+  let used = 0
+  for (const item of news.items) {
+    const encoded = JSON.stringify(encodeItem(item))
+    const size = Buffer.byteLength(encoded)
+    if (size > room) continue
+    if (batch.length > 0 && used + 1 + size > room) {
+      payloads.push(head + batch.join(',') + tail)
+      batch = []
+      used = 0
+    }
+    used += (batch.length > 0 ? 1 : 0) + size
+    batch.push(encoded)
+  }
+  if (batch.length > 0) payloads.push(head + batch.join(',') + tail)
+  return payloads
 }
 
 /** The news in a notification's payload; undefined for anything this runtime did not send (or a newer one). */
@@ -40,8 +133,11 @@ export function parseNews(payload: string | undefined): StoreNews | undefined {
     return undefined
   }
   if (typeof news !== 'object' || news === null) return undefined
-  const { kind, flowId, version } = news as Record<string, unknown>
+  const { kind, flowId, version, from, items } = news as Record<string, unknown>
   if (kind === 'work') return { kind }
+  if (kind === 'stream' && typeof from === 'string' && Array.isArray(items)) {
+    return { kind, from, items: items.map(decodeItem).filter((item) => item !== undefined) }
+  }
   if (kind === 'deploy' && typeof flowId === 'string' && Number.isInteger(version)) {
     return { kind, flowId, version: version as number }
   }

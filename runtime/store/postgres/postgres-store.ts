@@ -47,7 +47,7 @@ import * as admin from './admin.ts'
 import { inReadSnapshot, inTransaction, openPool } from './connection.ts'
 import * as flows from './flows.ts'
 import { migrate } from './migrate.ts'
-import { NewsChannel, WorkNews } from './news.ts'
+import { announceNow, NewsChannel, WorkNews } from './news.ts'
 import * as queue from './queue.ts'
 import * as reads from './reads.ts'
 import * as reconcile from './reconcile.ts'
@@ -111,6 +111,11 @@ export class PostgresStore implements Store {
     if (this.closing) throw new Error('the store is closed')
     this.news ??= new NewsChannel(this.url, () => this.missedNews())
     return this.news.subscribe(listener)
+  }
+
+  /** Notifies every listening process now, on a pooled connection outside any transaction. */
+  announce(news: StoreNews): Promise<void> {
+    return this.statement((db) => announceNow(db, news))
   }
 
   /** Resolves once the news connection listens (after the first subscribe). */
