@@ -1,17 +1,9 @@
 /** @module In-process news of events and steps, for the admin API's server-sent events stream. */
 import { EventEmitter } from 'node:events'
 import type { Step } from '../engine/types.ts'
-import type { EventStatus } from '../store/store.ts'
+import type { EventStatus, StreamEventItem } from '../store/store.ts'
 
-export interface EventNews {
-  type: 'event'
-  eventId: string
-  flowId: string | null
-  flowVersion: number | null
-  status: EventStatus
-  at: string
-  /** HTTP status answered to the sender, for deliveries. */
-  answered?: number
+export interface EventNews extends StreamEventItem {
   /** Heard from another process on the same database (never relayed again). */
   relayed?: true
 }

@@ -343,18 +343,20 @@ export type StoreNews =
   /** What one process's live stream told of lately, for the live streams of the others. */
   | { kind: 'stream'; from: string; items: StreamItem[] }
 
+/** A new event or a new status, as the live stream tells it. */
+export interface StreamEventItem {
+  type: 'event'
+  eventId: string
+  flowId: string | null
+  flowVersion: number | null
+  status: EventStatus
+  at: string
+  /** HTTP status answered to the sender, for deliveries. */
+  answered?: number
+}
+
 /** One piece of live-stream news between processes: no step bodies (readers fetch the event by id). */
-export type StreamItem =
-  | {
-      type: 'event'
-      eventId: string
-      flowId: string | null
-      flowVersion: number | null
-      status: EventStatus
-      at: string
-      answered?: number
-    }
-  | { type: 'steps'; eventId: string; flowId: string; status?: EventStatus }
+export type StreamItem = StreamEventItem | { type: 'steps'; eventId: string; flowId: string; status?: EventStatus }
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres'
