@@ -33,6 +33,7 @@ describe.runIf(await pgAvailable())('three runtimes on one PostgreSQL database',
   let mock: DownstreamMock
   let store: Store | undefined
   const servers: Array<ServeProcess | undefined> = []
+  const extraDatabases: TestDatabase[] = []
 
   beforeAll(async () => {
     database = await createTestDatabase('multi')
@@ -44,6 +45,7 @@ describe.runIf(await pgAvailable())('three runtimes on one PostgreSQL database',
     await store?.close()
     await mock?.stop()
     await database?.drop()
+    for (const extra of extraDatabases) await extra.drop()
     rmSync(dir, { recursive: true, force: true })
   })
 
@@ -184,6 +186,8 @@ describe.runIf(await pgAvailable())('three runtimes on one PostgreSQL database',
 
   it('serves a version deployed through one process from the others, without a restart', async () => {
     const other = await createTestDatabase('deploy')
+    // Dropped in afterAll too, should the processes fail to start.
+    extraDatabases.push(other)
     const flowsDir = join(dir, 'flows-deploy')
     mkdirSync(flowsDir)
     const flow = structuredClone(readFlow('conduit-reports')) as FlowDocument
@@ -248,7 +252,6 @@ describe.runIf(await pgAvailable())('three runtimes on one PostgreSQL database',
     } finally {
       await a.stop()
       await b.stop()
-      await other.drop()
     }
   }, 120_000)
 })
