@@ -1,7 +1,8 @@
 /** @module /dead-letters — errors no edge took, waiting for a replay (operators replay them with a reason). */
 import { useState } from 'react'
-import { Link, useSearchParams } from 'react-router'
+import { Link } from 'react-router'
 import { api } from '../api/client.ts'
+import { FlowFilter, useAddressFilter } from '../shell/flow-filter.tsx'
 import { formatTime, pageTitle } from '../shell/format.tsx'
 import { EmptyState, ErrorState, Loading } from '../shell/states.tsx'
 import { toast } from '../shell/toasts.tsx'
@@ -18,11 +19,9 @@ interface BulkAnswer {
 }
 
 export function DeadLettersPage() {
-  const [search, setSearch] = useSearchParams()
-  const flow = search.get('flow') ?? ''
+  const [flow, setFlow] = useAddressFilter('flow')
   const canReplay = useCan('replay')
   const canPreview = useCan('previewReplay')
-  const flows = useResource((signal) => api.listFlows(signal), [])
   const letters = useResource(() => api.listDeadLetters({ flow, limit: PAGE_SIZE }), [flow])
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set())
   const [reason, setReason] = useState('')
@@ -67,27 +66,13 @@ export function DeadLettersPage() {
       <title>{pageTitle('Dead letters')}</title>
       <div className="page-head">
         <h1>Dead letters</h1>
-        <label className="inline-field">
-          <span>Flow</span>
-          <select
-            name="flow"
-            value={flow}
-            onChange={(e) => {
-              const next = new URLSearchParams(search)
-              if (e.target.value) next.set('flow', e.target.value)
-              else next.delete('flow')
-              setSearch(next, { replace: true })
-              setSelected(new Set())
-            }}
-          >
-            <option value="">all flows</option>
-            {flows.data?.map((f) => (
-              <option key={f.id} value={f.id}>
-                {f.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FlowFilter
+          value={flow}
+          onChange={(next) => {
+            setFlow(next)
+            setSelected(new Set())
+          }}
+        />
       </div>
       {letters.error && <ErrorState error={letters.error} retry={letters.reload} />}
       {letters.loading && !letters.data && <Loading what="dead letters" />}

@@ -1,6 +1,6 @@
 /** @module /events — every delivery, newest first, live: filters by flow and status, rejected ones explained. */
 import { useCallback, useRef, useState } from 'react'
-import { Link, useSearchParams } from 'react-router'
+import { Link } from 'react-router'
 import { api } from '../api/client.ts'
 import {
   EVENT_STATUSES,
@@ -9,6 +9,7 @@ import {
   type StoredEvent,
   type StreamNews,
 } from '../api/types.ts'
+import { FlowFilter, useAddressFilter } from '../shell/flow-filter.tsx'
 import { formatBytes, formatTime, pageTitle, StatusPill } from '../shell/format.tsx'
 import { EmptyState, ErrorState, Loading } from '../shell/states.tsx'
 import { useResource } from '../shell/use-resource.ts'
@@ -22,10 +23,9 @@ const REFRESH_DELAY_MS = 150
 type EventRow = Omit<StoredEvent, 'rawBody'> & { fresh?: boolean }
 
 export function EventsPage() {
-  const [search, setSearch] = useSearchParams()
-  const flow = search.get('flow') ?? ''
-  const status = (search.get('status') ?? '') as EventStatus | ''
-  const flows = useResource((signal) => api.listFlows(signal), [])
+  const [flow, setFlow] = useAddressFilter('flow')
+  const [statusFilter, setStatus] = useAddressFilter('status')
+  const status = statusFilter as EventStatus | ''
   const [rows, setRows] = useState<EventRow[]>([])
   const [cursor, setCursor] = useState<string | null>(null)
   const [more, setMore] = useState(false)
@@ -113,13 +113,6 @@ export function EventsPage() {
   )
   const live = useEventStream(flow || undefined, onNews)
 
-  function filter(name: 'flow' | 'status', value: string) {
-    const next = new URLSearchParams(search)
-    if (value) next.set(name, value)
-    else next.delete(name)
-    setSearch(next, { replace: true })
-  }
-
   async function loadMore() {
     if (!cursor) return
     setMore(true)
@@ -143,20 +136,10 @@ export function EventsPage() {
           </span>
         </h1>
         <div className="filters">
-          <label className="inline-field">
-            <span>Flow</span>
-            <select name="flow" value={flow} onChange={(e) => filter('flow', e.target.value)}>
-              <option value="">all flows</option>
-              {flows.data?.map((f) => (
-                <option key={f.id} value={f.id}>
-                  {f.name}
-                </option>
-              ))}
-            </select>
-          </label>
+          <FlowFilter value={flow} onChange={setFlow} />
           <label className="inline-field">
             <span>Status</span>
-            <select name="status" value={status} onChange={(e) => filter('status', e.target.value)}>
+            <select name="status" value={status} onChange={(e) => setStatus(e.target.value)}>
               <option value="">any</option>
               {EVENT_STATUSES.map((s) => (
                 <option key={s} value={s}>

@@ -119,15 +119,7 @@ function SecretRefField(props: FieldProps<{ ref?: string }, RJSFSchema, ConfigFo
         {names === null && ' (Your role cannot list the secrets.)'}
         {names?.length === 0 && ' (None is set in the store yet; an environment variable of that name works too.)'}
       </p>
-      {errors.length > 0 && (
-        <ul className="error-detail">
-          {errors.map((e) => (
-            <li key={e} className="text-danger">
-              {e}
-            </li>
-          ))}
-        </ul>
-      )}
+      <FieldErrors errors={errors} />
     </div>
   )
 }
@@ -213,15 +205,7 @@ function HeaderMapField(props: FieldProps<Record<string, HeaderValue>, RJSFSchem
           + Add header
         </button>
       )}
-      {errors.length > 0 && (
-        <ul className="error-detail">
-          {errors.map((e) => (
-            <li key={e} className="text-danger">
-              {e}
-            </li>
-          ))}
-        </ul>
-      )}
+      <FieldErrors errors={errors} />
     </div>
   )
 }
@@ -279,15 +263,7 @@ function NumberListField(props: FieldProps<number[]>) {
           if (numbers.every((n) => Number.isFinite(n))) onChange(numbers, fieldPathId.path)
         }}
       />
-      {errors.length > 0 && (
-        <ul className="error-detail">
-          {errors.map((e) => (
-            <li key={e} className="text-danger">
-              {e}
-            </li>
-          ))}
-        </ul>
-      )}
+      <FieldErrors errors={errors} />
     </div>
   )
 }
@@ -376,3 +352,17 @@ export const ConfigForm = memo(function ConfigForm(props: ConfigFormProps) {
     />
   )
 })
+
+/** The errors of one custom field, under it, as rjsf shows its own. */
+function FieldErrors({ errors }: { errors: readonly string[] }) {
+  if (errors.length === 0) return null
+  return (
+    <ul className="error-detail">
+      {errors.map((e) => (
+        <li key={e} className="text-danger">
+          {e}
+        </li>
+      ))}
+    </ul>
+  )
+}

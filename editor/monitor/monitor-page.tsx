@@ -1,8 +1,8 @@
 /** @module /monitor — GET /api/metrics/summary as charts: the last hour per minute, and 5 min / 1 h / 24 h figures. */
 import { useEffect } from 'react'
-import { useSearchParams } from 'react-router'
 import { api } from '../api/client.ts'
 import type { MetricsSummary, WindowFigures } from '../api/types.ts'
+import { FlowFilter, useAddressFilter } from '../shell/flow-filter.tsx'
 import { formatTime, pageTitle } from '../shell/format.tsx'
 import { ErrorState, Loading } from '../shell/states.tsx'
 import { useResource } from '../shell/use-resource.ts'
@@ -12,9 +12,7 @@ import { VersionFigures } from './version-figures.tsx'
 const REFRESH_MS = 10_000
 
 export function MonitorPage() {
-  const [search, setSearch] = useSearchParams()
-  const flow = search.get('flow') ?? ''
-  const flows = useResource((signal) => api.listFlows(signal), [])
+  const [flow, setFlow] = useAddressFilter('flow')
   const summary = useResource((signal) => api.metricsSummary(flow || undefined, signal), [flow])
   const { reload } = summary
   useEffect(() => {
@@ -29,26 +27,7 @@ export function MonitorPage() {
         <h1>Monitor</h1>
         <div className="filters">
           {summary.data && <span className="muted small">updated {formatTime(summary.data.at)} · every 10 s</span>}
-          <label className="inline-field">
-            <span>Flow</span>
-            <select
-              name="flow"
-              value={flow}
-              onChange={(e) => {
-                const next = new URLSearchParams(search)
-                if (e.target.value) next.set('flow', e.target.value)
-                else next.delete('flow')
-                setSearch(next, { replace: true })
-              }}
-            >
-              <option value="">all flows</option>
-              {flows.data?.map((f) => (
-                <option key={f.id} value={f.id}>
-                  {f.name}
-                </option>
-              ))}
-            </select>
-          </label>
+          <FlowFilter value={flow} onChange={setFlow} />
         </div>
       </div>
       {summary.error && <ErrorState error={summary.error} retry={summary.reload} />}
