@@ -1,7 +1,7 @@
 /** @module Drives the editor in Chromium the way a person does: real mouse drags from the palette and between ports. */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Locator, Page } from 'playwright-core'
+import type { Browser, Locator, Page } from 'playwright-core'
 import { REPO_ROOT } from '../support/paths.ts'
 
 export const ARTIFACTS_DIR = join(REPO_ROOT, 'test-artifacts')
@@ -84,4 +84,19 @@ export function collectPageErrors(page: Page): string[] {
   })
   page.on('pageerror', (error) => errors.push(error.message))
   return errors
+}
+
+/** A page the size of a laptop screen, waiting at most 10 s for anything, with its console errors collected. */
+export async function openEditorPage(browser: Browser): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: VIEWPORT })
+  page.setDefaultTimeout(10_000)
+  return { page, errors: collectPageErrors(page) }
+}
+
+/** For afterEach: a failed test leaves a screenshot of what the page showed then. */
+export async function screenshotIfFailed(
+  page: Page | undefined,
+  context: { task: { name: string; result?: { state?: string } } },
+): Promise<void> {
+  if (page && context.task.result?.state === 'fail') await screenshot(page, `failed-${context.task.name.slice(0, 40)}`)
 }

@@ -15,7 +15,7 @@ import {
   type TestRuntime,
   waitForEvent,
 } from '../support/runtime-harness.ts'
-import { collectPageErrors, screenshot, VIEWPORT } from './editor-driver.ts'
+import { openEditorPage, screenshot, screenshotIfFailed } from './editor-driver.ts'
 
 const SECRET = 'whsec_events_e2e'
 const FAILURES_PATH = '/jobs/cm5job123abc456/failures'
@@ -54,14 +54,12 @@ describe.runIf(chromiumPresent())('the operations screens in Chromium', () => {
       runtime: { editorDir: EDITOR_DIST },
     })
     browser = await launchChromium()
-    page = await browser.newPage({ viewport: VIEWPORT })
-    page.setDefaultTimeout(10_000)
-    pageErrors = collectPageErrors(page)
+    const opened = await openEditorPage(browser)
+    page = opened.page
+    pageErrors = opened.errors
   })
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail') await screenshot(page, `failed-${context.task.name.slice(0, 40)}`)
-  })
+  afterEach((context) => screenshotIfFailed(page, context))
 
   afterAll(async () => {
     await browser?.close()

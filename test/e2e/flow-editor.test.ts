@@ -17,14 +17,14 @@ import { type DownstreamMock, startDownstreamMock } from '../support/downstream-
 import { FIXTURES_DIR, FLOWS_DIR, REPO_ROOT } from '../support/paths.ts'
 import { ADMIN_TOKEN, startTestRuntime, type TestRuntime, waitForEvent } from '../support/runtime-harness.ts'
 import {
-  collectPageErrors,
   connect,
   drag,
   dropKind,
+  openEditorPage,
   openTab,
   screenshot,
+  screenshotIfFailed,
   selectNode,
-  VIEWPORT,
 } from './editor-driver.ts'
 
 const FLOW_ID = 'conduit-e2e'
@@ -60,14 +60,12 @@ describe.runIf(chromiumPresent())('the flow editor in Chromium', () => {
     })
     expect(put.status).toBe(200)
     browser = await launchChromium()
-    page = await browser.newPage({ viewport: VIEWPORT })
-    page.setDefaultTimeout(10_000)
-    pageErrors = collectPageErrors(page)
+    const opened = await openEditorPage(browser)
+    page = opened.page
+    pageErrors = opened.errors
   })
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail') await screenshot(page, `failed-${context.task.name.slice(0, 40)}`)
-  })
+  afterEach((context) => screenshotIfFailed(page, context))
 
   afterAll(async () => {
     await browser?.close()

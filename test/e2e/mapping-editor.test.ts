@@ -6,7 +6,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { chromiumPresent, EDITOR_DIST, ensureEditorBuilt, launchChromium } from '../support/browser.ts'
 import { ADMIN_TOKEN, startTestRuntime, type TestRuntime } from '../support/runtime-harness.ts'
-import { collectPageErrors, drag, screenshot, selectNode, VIEWPORT } from './editor-driver.ts'
+import { drag, openEditorPage, screenshot, screenshotIfFailed, selectNode } from './editor-driver.ts'
 
 describe.runIf(chromiumPresent())('the mapping editor in Chromium', () => {
   let rt: TestRuntime
@@ -28,14 +28,12 @@ describe.runIf(chromiumPresent())('the mapping editor in Chromium', () => {
     ensureEditorBuilt()
     rt = await startTestRuntime({ flows: ['conduit-reports'], runtime: { editorDir: EDITOR_DIST } })
     browser = await launchChromium()
-    page = await browser.newPage({ viewport: VIEWPORT })
-    page.setDefaultTimeout(10_000)
-    pageErrors = collectPageErrors(page)
+    const opened = await openEditorPage(browser)
+    page = opened.page
+    pageErrors = opened.errors
   })
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail') await screenshot(page, `failed-${context.task.name.slice(0, 40)}`)
-  })
+  afterEach((context) => screenshotIfFailed(page, context))
 
   afterAll(async () => {
     await browser?.close()
