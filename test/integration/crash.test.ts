@@ -1,15 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { canonicalJson } from '../../runtime/model/canonical-json.ts'
-import type { FlowDocument } from '../../runtime/model/types.ts'
+import { CONDUIT_ENV, CONDUIT_HOOK_PATH, conduitDelivery, writeConduitFlow } from '../support/conduit-event.ts'
 import { type DownstreamMock, startDownstreamMock } from '../support/downstream-mock.ts'
-import { readFlow } from '../support/paths.ts'
-import { stripeHeader } from '../support/runtime-harness.ts'
 import { type ServeProcess, startServeProcess } from '../support/serve-process.ts'
 
-const SECRET = 'whsec_crash_test_secret'
 const EVENTS = 2_000
 const KILL_AFTER = 1_000
 const CONCURRENCY = 16
@@ -26,19 +22,8 @@ describe('a crash in the middle of a burst', () => {
 
   it('loses no event that got a 202: SIGKILL at half way, restart on the same data directory', async () => {
     mock = await startDownstreamMock()
-    const flowsDir = join(dataDir, 'flows')
-    mkdirSync(flowsDir)
-    const flow = structuredClone(readFlow('conduit-reports')) as FlowDocument
-    flow.trigger.rateLimit = { perSecond: 100_000, burst: 100_000 }
-    for (const node of flow.nodes) if (node.kind === 'http') node.config.retry = { delaysMs: [0, 100, 200, 400, 800] }
-    writeFileSync(join(flowsDir, 'conduit-reports.flow.json'), canonicalJson(flow))
-    const env = {
-      CONDUIT_WEBHOOK_SECRET: SECRET,
-      CRM_API_KEY: 'k',
-      MAPPER_VAR_CRM_BASE_URL: mock.url,
-      MAPPER_ADMIN_TOKEN: 'crash-admin',
-      MAPPER_LOG_LEVEL: 'warn',
-    }
+    const flowsDir = writeConduitFlow(dataDir, { fastRetries: true })
+    const env = { ...CONDUIT_ENV, MAPPER_VAR_CRM_BASE_URL: mock.url, MAPPER_ADMIN_TOKEN: 'crash-admin' }
     const start = () => startServeProcess({ flowsDir, dataDir, env, args: ['--lease-ms', '2000'] })
     server = await start()
 
@@ -48,18 +33,9 @@ describe('a crash in the middle of a burst', () => {
     let killed: Promise<void> | undefined
     const sendOne = async (i: number) => {
       const reportId = `rep-crash-${i}`
-      const body = JSON.stringify({
-        id: `evt_crash_${i}`,
-        type: 'report.completed',
-        createdAt: '2026-01-17T12:05:00.000Z',
-        data: { jobId: `job-${i}`, reportId, status: 'completed' },
-      })
+      const { body, headers } = conduitDelivery(`crash-${i}`)
       try {
-        const response = await fetch(`${server?.url}/hooks/conduit/reports`, {
-          method: 'POST',
-          body,
-          headers: { 'content-type': 'application/json', 'conduit-signature': stripeHeader(SECRET, body) },
-        })
+        const response = await fetch(`${server?.url}${CONDUIT_HOOK_PATH}`, { method: 'POST', body, headers })
         const answer = (await response.json()) as { eventId?: string }
         if (response.status === 202 && answer.eventId) acknowledged.set(reportId, answer.eventId)
         else failures++

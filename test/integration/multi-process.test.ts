@@ -5,21 +5,17 @@
  * has exactly one accepted event across the processes, and no work is left leased.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { canonicalJson } from '../../runtime/model/canonical-json.ts'
-import type { FlowDocument } from '../../runtime/model/types.ts'
 import { openStore } from '../../runtime/store/open-store.ts'
 import type { Store, StoredEvent } from '../../runtime/store/store.ts'
+import { CONDUIT_ENV, CONDUIT_HOOK_PATH, conduitDelivery, writeConduitFlow } from '../support/conduit-event.ts'
 import { type DownstreamMock, startDownstreamMock } from '../support/downstream-mock.ts'
-import { readFlow } from '../support/paths.ts'
 import { createTestDatabase, pgAvailable, type TestDatabase } from '../support/postgres.ts'
-import { stripeHeader } from '../support/runtime-harness.ts'
 import { type ServeProcess, startServeProcess } from '../support/serve-process.ts'
 
-const SECRET = 'whsec_multi_process'
 const EVENTS = 5_000
 const DUPLICATE_EVERY = 10 // one event in ten is delivered twice, to two processes at once
 const PROCESSES = 3
@@ -50,19 +46,12 @@ describe.runIf(await pgAvailable())('three runtimes on one PostgreSQL database',
   })
 
   it('delivers every acknowledged event once per dedupe key, through a SIGKILL, leaving nothing leased', async () => {
-    const flowsDir = join(dir, 'flows')
-    mkdirSync(flowsDir)
-    const flow = structuredClone(readFlow('conduit-reports')) as FlowDocument
-    flow.trigger.rateLimit = { perSecond: 100_000, burst: 100_000 }
-    for (const node of flow.nodes) if (node.kind === 'http') node.config.retry = { delaysMs: [0, 100, 200, 400, 800] }
-    writeFileSync(join(flowsDir, 'conduit-reports.flow.json'), canonicalJson(flow))
+    const flowsDir = writeConduitFlow(dir, { fastRetries: true })
     const env = {
-      CONDUIT_WEBHOOK_SECRET: SECRET,
-      CRM_API_KEY: 'k',
+      ...CONDUIT_ENV,
       MAPPER_VAR_CRM_BASE_URL: mock.url,
       MAPPER_ADMIN_TOKEN: 'multi-admin',
       MAPPER_SECRET_KEY: randomBytes(32).toString('base64'),
-      MAPPER_LOG_LEVEL: 'warn',
     }
     // All three start together on the empty database: migrations and the flow file must not race.
     const started = await Promise.all(
@@ -79,25 +68,14 @@ describe.runIf(await pgAvailable())('three runtimes on one PostgreSQL database',
     )
     servers.push(...started)
 
-    const bodyOf = (i: number) =>
-      JSON.stringify({
-        id: `evt_multi_${i}`,
-        type: 'report.completed',
-        createdAt: '2026-01-17T12:05:00.000Z',
-        data: { jobId: `job-${i}`, reportId: `rep-multi-${i}`, status: 'completed' },
-      })
     const acknowledged = new Map<string, string>() // reportId → eventId
     const answers = new Map<string, number>()
     let refused = 0
     const alive = () => servers.filter((s): s is ServeProcess => s !== undefined)
     const deliver = async (i: number, to: ServeProcess) => {
-      const body = bodyOf(i)
+      const { body, headers } = conduitDelivery(`multi-${i}`)
       try {
-        const response = await fetch(`${to.url}/hooks/conduit/reports`, {
-          method: 'POST',
-          body,
-          headers: { 'content-type': 'application/json', 'conduit-signature': stripeHeader(SECRET, body) },
-        })
+        const response = await fetch(`${to.url}${CONDUIT_HOOK_PATH}`, { method: 'POST', body, headers })
         const answer = (await response.json()) as { eventId?: string }
         answers.set(String(response.status), (answers.get(String(response.status)) ?? 0) + 1)
         if (response.status === 202 && answer.eventId) acknowledged.set(`rep-multi-${i}`, answer.eventId)
@@ -176,7 +154,8 @@ describe.runIf(await pgAvailable())('three runtimes on one PostgreSQL database',
     expect(acknowledged.size).toBeGreaterThan(EVENTS * 0.9)
     expect(missing).toEqual([])
     expect(keysAcceptedTwice).toEqual([])
-    for (const reportId of acknowledged.keys()) expect(acceptedPerKey.has(`evt_multi_${reportId.slice(10)}`)).toBe(true)
+    for (const reportId of acknowledged.keys())
+      expect(acceptedPerKey.has(`evt_${reportId.slice('rep-'.length)}`)).toBe(true)
     expect(duplicatesStored).toBeGreaterThanOrEqual(EVENTS / DUPLICATE_EVERY - refused)
     expect(figures).toMatchObject({ pending: 0, leased: 0 })
 
@@ -188,17 +167,12 @@ describe.runIf(await pgAvailable())('three runtimes on one PostgreSQL database',
     const other = await createTestDatabase('deploy')
     // Dropped in afterAll too, should the processes fail to start.
     extraDatabases.push(other)
-    const flowsDir = join(dir, 'flows-deploy')
-    mkdirSync(flowsDir)
-    const flow = structuredClone(readFlow('conduit-reports')) as FlowDocument
-    writeFileSync(join(flowsDir, 'conduit-reports.flow.json'), canonicalJson(flow))
+    const flowsDir = writeConduitFlow(dir, { folder: 'flows-deploy' })
     const env = {
-      CONDUIT_WEBHOOK_SECRET: SECRET,
-      CRM_API_KEY: 'k',
+      ...CONDUIT_ENV,
       MAPPER_VAR_CRM_BASE_URL: mock.url,
       MAPPER_ADMIN_TOKEN: 'deploy-admin',
       MAPPER_SECRET_KEY: randomBytes(32).toString('base64'),
-      MAPPER_LOG_LEVEL: 'warn',
     }
     const startOne = (name: string) => {
       const dataDir = join(dir, `deploy-${name}`)
@@ -226,21 +200,11 @@ describe.runIf(await pgAvailable())('three runtimes on one PostgreSQL database',
       const deployed = await call(a, 'POST', '/api/flows/conduit-reports/deploy', { version: 2 })
       expect(deployed.status).toBe(200)
 
-      const body = JSON.stringify({
-        id: 'evt_after_deploy',
-        type: 'report.completed',
-        createdAt: '2026-01-17T12:05:00.000Z',
-        data: { jobId: 'job-d', reportId: 'rep-d', status: 'completed' },
-      })
       const seenAt = Date.now()
       let version: unknown
       for (let i = 0; Date.now() - seenAt < 5_000; i++) {
-        const probe = body.replace('evt_after_deploy', `evt_after_deploy_${i}`)
-        const answer = await fetch(`${b.url}/hooks/conduit/reports`, {
-          method: 'POST',
-          body: probe,
-          headers: { 'content-type': 'application/json', 'conduit-signature': stripeHeader(SECRET, probe) },
-        })
+        const { body, headers } = conduitDelivery(`after-deploy-${i}`)
+        const answer = await fetch(`${b.url}${CONDUIT_HOOK_PATH}`, { method: 'POST', body, headers })
         const { eventId } = (await answer.json()) as { eventId: string }
         version = (await call(b, 'GET', `/api/events/${eventId}`)).body.flowVersion
         if (version === 2) break

@@ -17,12 +17,17 @@ export const CONDUIT_ENV = {
   MAPPER_LOG_LEVEL: 'warn',
 }
 
-/** Writes `<dir>/flows/conduit-reports.flow.json` with a rate limit no burst reaches; returns the flows directory. */
-export function writeConduitFlow(dir: string): string {
-  const flowsDir = join(dir, 'flows')
+/**
+ * Writes `<dir>/<folder>/conduit-reports.flow.json` (folder `flows` by default) with a rate limit no burst
+ * reaches, and with `fastRetries` http retries within 1.5 s; returns the flows directory.
+ */
+export function writeConduitFlow(dir: string, options: { folder?: string; fastRetries?: boolean } = {}): string {
+  const flowsDir = join(dir, options.folder ?? 'flows')
   mkdirSync(flowsDir, { recursive: true })
   const flow = structuredClone(readFlow('conduit-reports')) as FlowDocument
   flow.trigger.rateLimit = { perSecond: 100_000, burst: 100_000 }
+  if (options.fastRetries)
+    for (const node of flow.nodes) if (node.kind === 'http') node.config.retry = { delaysMs: [0, 100, 200, 400, 800] }
   writeFileSync(join(flowsDir, 'conduit-reports.flow.json'), canonicalJson(flow))
   return flowsDir
 }
