@@ -12,7 +12,7 @@ import type { DedupeClaim } from '../../engine/types.ts'
 import type { AcceptedDelivery, StoreNews } from '../store.ts'
 import { acceptedStatus } from '../store-status.ts'
 import { deadLetterColumns, lineageColumns, stepColumns, workColumns } from './column-arrays.ts'
-import { NEWS_CHANNEL, type WorkNews } from './news.ts'
+import { NEWS_CHANNEL } from './news.ts'
 import { toBytes, toDate } from './rows.ts'
 
 export interface OrderedClaim {
@@ -42,22 +42,6 @@ export function orderedClaims(claims: DedupeClaim[]): OrderedClaim[] {
   return [...byKey.values()].sort(
     (a, b) => (a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : 0) || Buffer.compare(a.key, b.key),
   )
-}
-
-/**
- * Whether the store's thinned-out work news is due now (see news.ts), counting it as sent: the statement
- * sends it itself. `WorkNews` sends through the connection it is given, so it is given one that only notes
- * that it was asked to.
- */
-export async function workNewsDue(workNews: WorkNews): Promise<boolean> {
-  let due = false
-  const noting = {
-    query: async () => {
-      due = true
-    },
-  }
-  await workNews.announce(noting as unknown as pg.PoolClient)
-  return due
 }
 
 const ACCEPT_SQL = `

@@ -13,7 +13,7 @@
 import type pg from 'pg'
 import type { AcceptedDelivery, AcceptResult, EventStatus, RejectedDelivery } from '../store.ts'
 import { acceptedStatus } from '../store-status.ts'
-import { type OrderedClaim, orderedClaims, WORK_NEWS, workNewsDue, writeDelivery } from './accept-statement.ts'
+import { type OrderedClaim, orderedClaims, WORK_NEWS, writeDelivery } from './accept-statement.ts'
 import { soleStatement } from './connection.ts'
 import type { WorkNews } from './news.ts'
 import { toDate } from './rows.ts'
@@ -27,7 +27,7 @@ export async function accept(
   // under an engine with a fixed clock behaves as it would in real time.
   const receivedAt = toDate(delivery.receivedAt)
   const claims = orderedClaims(delivery.claims)
-  const notify = delivery.work.length > 0 && (await workNewsDue(workNews)) ? WORK_NEWS : null
+  const notify = delivery.work.length > 0 && workNews.due() ? WORK_NEWS : null
   // At most one claim: one statement that takes it and, only if it did, writes the rest — a transaction of
   // its own. It writes nothing when the key is held; the holder is then read under the lock below.
   if (claims.length <= 1) {

@@ -150,12 +150,20 @@ export class WorkNews {
 
   constructor(private readonly intervalMs: number = WORK_NEWS_INTERVAL_MS) {}
 
+  /**
+   * Whether work news is due now (this store sent none within the interval), counting it as sent: for a
+   * statement that sends it itself.
+   */
+  due(): boolean {
+    const now = performance.now()
+    if (now - this.lastAt < this.intervalMs) return false
+    this.lastAt = now
+    return true
+  }
+
   /** Announces work in the caller's transaction, unless this store did within the interval. */
   async announce(db: Queryable): Promise<void> {
-    const now = performance.now()
-    if (now - this.lastAt < this.intervalMs) return
-    this.lastAt = now
-    await announce(db, { kind: 'work' })
+    if (this.due()) await announce(db, { kind: 'work' })
   }
 }
 

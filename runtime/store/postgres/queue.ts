@@ -8,7 +8,7 @@
 import type pg from 'pg'
 import type { QueueFigures, RetryPlan, WorkItem, WorkOutcome } from '../store.ts'
 import { settledStatus } from '../store-status.ts'
-import { WORK_NEWS, workNewsDue } from './accept-statement.ts'
+import { WORK_NEWS } from './accept-statement.ts'
 import { settleEvent, takeFinished, writeOutcome } from './complete-statements.ts'
 import type { Queryable } from './connection.ts'
 import { appendSteps, lockEvent, mergeLineage } from './event-writes.ts'
@@ -74,7 +74,7 @@ export async function complete(
   if (finished?.status == null) return
   const backlog = await writeOutcome(client, item, outcome, finished.runAt, now)
   const status = settledStatus(finished.status, backlog.openDeadLetters, backlog.pendingWork)
-  const notify = outcome.next.length > 0 && (await workNewsDue(workNews)) ? WORK_NEWS : null
+  const notify = outcome.next.length > 0 && workNews.due() ? WORK_NEWS : null
   await settleEvent(client, item.eventId, status, now, notify)
 }
 
