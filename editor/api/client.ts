@@ -1,4 +1,5 @@
 /** @module The typed admin API client: one function per route of SPEC §6, errors as `ApiError`. */
+import type { ImpactPreview } from '../../runtime/server/api/impact.ts'
 import type {
   ApiErrorBody,
   DeployAnswer,
@@ -47,10 +48,6 @@ let onUnauthorized: UnauthorizedHandler = () => {}
 export function configureApiClient(source: TokenSource, unauthorized: UnauthorizedHandler): void {
   tokenSource = source
   onUnauthorized = unauthorized
-}
-
-export function currentToken(): string | null {
-  return tokenSource()
 }
 
 async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
@@ -144,6 +141,9 @@ export const api = {
       version,
       ...(canaryPercent === undefined ? {} : { canaryPercent }),
     }),
+  /** The newest `events` stored events of the flow through `version` and the deployed version, without effects. */
+  previewImpact: (id: string, version: number, events: number) =>
+    request<ImpactPreview>('POST', `/flows/${enc(id)}/impact`, { version, events }),
   promoteCanary: (id: string, reason?: string) =>
     request<DeployAnswer>('POST', `/flows/${enc(id)}/canary/promote`, reason ? { reason } : {}),
   rollbackCanary: (id: string, reason?: string) =>

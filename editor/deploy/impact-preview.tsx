@@ -1,15 +1,9 @@
 /** @module The deploy dialog's impact preview: the newest N stored events through the candidate and the deployed version. */
 import { useState } from 'react'
+import { api } from '../api/client.ts'
 import type { RunPath } from '../api/types.ts'
 import { ErrorState } from '../shell/states.tsx'
-import {
-  DEFAULT_EVENTS,
-  type FieldChange,
-  type ImpactEvent,
-  type ImpactPreview,
-  MAX_EVENTS,
-  previewImpact,
-} from './impact-api.ts'
+import { DEFAULT_EVENTS, type FieldChange, type ImpactEvent, type ImpactPreview, MAX_EVENTS } from './impact-api.ts'
 import './impact-preview.css'
 
 function shown(value: unknown): string {
@@ -123,7 +117,7 @@ export function ImpactPreviewPanel({ flowId, version }: { flowId: string; versio
     setRunning(true)
     setError(null)
     try {
-      setPreview(await previewImpact(flowId, version, events))
+      setPreview(await api.previewImpact(flowId, version, events))
     } catch (e) {
       setPreview(null)
       setError(e as Error)
