@@ -8,7 +8,6 @@ import { FlowRegistry } from '../deploy/flow-registry.ts'
 import { type SyncReport, syncFlowFiles } from '../deploy/sync-flow-files.ts'
 import type { EngineServices } from '../engine/types.ts'
 import { schemaDirectory } from '../files/schema-directory.ts'
-import { varNamesIn } from '../model/template.ts'
 import { nodeKinds } from '../nodes/index.ts'
 import { envVars } from '../secrets/env-secrets.ts'
 import { createSecretCipher, loadSecretKey, SECRET_KEY_ENV } from '../secrets/secret-cipher.ts'
@@ -26,6 +25,7 @@ import { createMetrics, type RuntimeMetrics } from './metrics.ts'
 import { PendingClaims } from './pending-claims.ts'
 import { RecentFigures } from './recent-figures.ts'
 import { RetentionJob } from './retention-job.ts'
+import { warnOfMissingSettings } from './start-warnings.ts'
 import { followStoreNews } from './store-news.ts'
 import { DEFAULT_RECONCILE_AFTER_MS, unreconciledCounts } from './unreconciled-count.ts'
 
@@ -128,7 +128,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     claim: async () => ({ claimed: false }),
     fetch: (request) => http.fetch(request),
   }
-  warnOfUnsetVars(registry, services.vars, logger)
+  warnOfMissingSettings(registry, services, logger)
   let queueDepth = 0
   const reconcileAfterMs = options.reconcileAfterMs ?? DEFAULT_RECONCILE_AFTER_MS
   const metrics = createMetrics(
@@ -281,19 +281,5 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     vault,
     stop,
     ...(createdAdminToken === undefined ? {} : { createdAdminToken }),
-  }
-}
-
-/** A flow that reads `$vars.NAME` the runtime was started without would fail every call it makes: say so now. */
-function warnOfUnsetVars(registry: FlowRegistry, vars: Record<string, string>, logger: Logger): void {
-  for (const flow of registry.deployed()) {
-    const unset = varNamesIn(JSON.stringify(flow.doc.nodes)).filter((name) => vars[name] === undefined)
-    if (unset.length > 0)
-      logger.warn(
-        { flowId: flow.doc.id, flowVersion: flow.doc.version, unset },
-        `flow ${flow.doc.id} reads ${unset.map((n) => `$vars.${n}`).join(', ')}, not set here: start with ${unset
-          .map((n) => `MAPPER_VAR_${n}`)
-          .join(', ')} (or --var NAME=value)`,
-      )
   }
 }

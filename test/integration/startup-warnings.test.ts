@@ -9,15 +9,24 @@ describe('warnings at start', () => {
     await rt?.stop()
   })
 
-  it('names the $vars a deployed flow reads that the runtime was started without, and how to set them', async () => {
-    rt = await startTestRuntime({ flows: ['conduit-reports'], vars: {} })
-    const warnings = readFileSync(rt.logFile, 'utf8')
+  it('names the $vars and the secrets a deployed flow reads that the runtime lacks, and how to set them', async () => {
+    rt = await startTestRuntime({
+      flows: ['conduit-reports'],
+      vars: {},
+      secrets: { CONDUIT_WEBHOOK_SECRET: ['whsec_start'] },
+    })
+    const entries = readFileSync(rt.logFile, 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((line) => JSON.parse(line) as { level: number; msg: string; unset?: string[] })
-      .filter((entry) => entry.level === 40 && entry.unset)
+      .map((line) => JSON.parse(line) as { level: number; msg: string; unset?: string[]; unsetSecrets?: string[] })
+    const warnings = entries.filter((entry) => entry.level === 40 && entry.unset)
     expect(warnings).toHaveLength(1)
     expect(warnings[0]?.unset).toEqual(['CRM_BASE_URL'])
     expect(warnings[0]?.msg).toContain('start with MAPPER_VAR_CRM_BASE_URL')
+
+    // The secrets it reads: the signing secret is set, the CRM key is not.
+    const secrets = entries.filter((entry) => entry.level === 40 && entry.unsetSecrets)
+    expect(secrets.map((entry) => entry.unsetSecrets)).toEqual([['CRM_API_KEY']])
+    expect(secrets[0]?.msg).toContain('mapper secret set NAME')
   })
 })
