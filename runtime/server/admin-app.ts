@@ -51,6 +51,14 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     app.use(express.static(deps.editorDir, { index: false }))
     // Every editor screen has its own address; the browser app routes them.
     app.get(/^\/(?!api\/|hooks\/).*/, (_req, res) => res.sendFile(index))
+  } else if (deps.editorDir) {
+    deps.logger.warn({ editorDir: deps.editorDir }, 'the editor is not built: run `npm run build` (npm start does)')
+    app.get(/^\/(?!api\/|hooks\/).*/, (_req, res) => {
+      res
+        .status(503)
+        .type('text/plain')
+        .send('The editor is not built here yet: run `npm run build` (or start with `npm start`, which builds it).\n')
+    })
   }
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'not_found', message: 'no such route' } })

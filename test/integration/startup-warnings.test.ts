@@ -29,4 +29,21 @@ describe('warnings at start', () => {
     expect(secrets.map((entry) => entry.unsetSecrets)).toEqual([['CRM_API_KEY']])
     expect(secrets[0]?.msg).toContain('mapper secret set NAME')
   })
+
+  it('says how to build the editor when its files are missing, instead of a bare 404', async () => {
+    const bare = await startTestRuntime({ flows: [], runtime: { editorDir: '/nonexistent/mapper-editor-dist' } })
+    try {
+      const answer = await fetch(`${bare.url}/flows`)
+      expect(answer.status).toBe(503)
+      expect(await answer.text()).toContain('npm run build')
+      // The API keeps its own answers.
+      const api = await fetch(`${bare.url}/api/nothing-here`)
+      expect(api.status).toBe(404)
+      expect(await api.json()).toMatchObject({ error: { code: 'not_found' } })
+      const log = readFileSync(bare.logFile, 'utf8')
+      expect(log).toContain('the editor is not built')
+    } finally {
+      await bare.stop()
+    }
+  })
 })
